@@ -1,0 +1,1 @@
+"""Pure domain of Scrobble Exchange: entities, values and rules. Standard library only."""

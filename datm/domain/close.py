@@ -1,0 +1,68 @@
+"""The daily close: points, dividends and the new state of one artist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from datm.domain import pricing
+from datm.domain.artist import Artist, HistoryPoint
+
+POINTS_PER_PLAY = Decimal("0.0005")
+POINTS_PER_LISTENER = Decimal("0.05")
+DIVIDEND_FACTOR = Decimal("0.01")
+DIVIDEND_PLAYS = Decimal(3)
+DIVIDEND_LISTENERS = Decimal("0.05")
+
+
+def close_points(delta_listeners: int, delta_playcount: int) -> int:
+    """round(0.0005 * dS + 0.05 * dL); may be negative."""
+    value = POINTS_PER_PLAY * delta_playcount + POINTS_PER_LISTENER * delta_listeners
+    return pricing.round_half_even(value)
+
+
+def close_dividend(delta_listeners: int, delta_playcount: int) -> int:
+    """round(0.01 * (3 * sqrt(max(0, dS)) + 0.05 * max(0, dL)))."""
+    plays = Decimal(max(0, delta_playcount)).sqrt()
+    value = DIVIDEND_FACTOR * (
+        DIVIDEND_PLAYS * plays + DIVIDEND_LISTENERS * max(0, delta_listeners)
+    )
+    return pricing.round_half_even(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ArtistClose:
+    """What one artist's close pays each holder, and its history point."""
+
+    mbid: str
+    day: date
+    points: int
+    dividend: int
+    history: HistoryPoint
+
+
+def is_closed(artist: Artist, day: date) -> bool:
+    return artist.last_closed_on is not None and artist.last_closed_on >= day
+
+
+def close_artist(
+    artist: Artist,
+    listeners: int,
+    playcount: int,
+    day: date,
+    players: int,
+    top_listeners: int,
+) -> ArtistClose:
+    """Apply the close of ``day`` to ``artist`` with its fresh last.fm numbers."""
+    delta_l = listeners - artist.last_listeners
+    delta_s = playcount - artist.last_playcount
+    points = close_points(delta_l, delta_s)
+    dividend = close_dividend(delta_l, delta_s)
+    history = HistoryPoint(artist.mbid, day, artist.price, points, dividend)
+    artist.last_close_price = artist.price
+    artist.last_listeners = listeners
+    artist.last_playcount = playcount
+    artist.last_closed_on = day
+    artist.max_shares = max(artist.holders, pricing.max_shares(players, listeners, top_listeners))
+    return ArtistClose(artist.mbid, day, points, dividend, history)

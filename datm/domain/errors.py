@@ -1,0 +1,213 @@
+"""datm's error families (consumers.md) and one leaf per reason.
+
+Every leaf carries a stable ``code``, its facts as attributes, and a plain
+message an API can show a player. Callers match on type and fields, never text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DatmError(Exception):
+    """Root of every error datm raises to its callers."""
+
+    code: ClassVar[str] = "error"
+    family: ClassVar[str] = "error"
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+
+class TransientError(DatmError):
+    """May pass on a retry: last.fm down, rate limited, market closed, quote expired."""
+
+    code = "transient"
+    family = "transient"
+
+
+class AuthenticationError(DatmError):
+    """A bad or missing session key, or last.fm refused the token."""
+
+    code = "authentication"
+    family = "authentication"
+
+
+class DataError(DatmError):
+    """Bad input: the request cannot succeed as asked."""
+
+    code = "data"
+    family = "data"
+
+
+class ProgrammingError(DatmError):
+    """A bug in datm or in its caller."""
+
+    code = "programming"
+    family = "programming"
+
+
+class ServiceError(DatmError):
+    """An outside service refuses outright (for example an invalid API key)."""
+
+    code = "service"
+    family = "service"
+
+
+class CapabilityError(ProgrammingError):
+    """The wiring lacks what the call needs; ``missing`` names the setting.
+
+    A programming error: a program that calls a database service in a wiring
+    without a database has been wired wrongly.
+    """
+
+    code = "capability_missing"
+
+    def __init__(self, capability: str, missing: str) -> None:
+        super().__init__(
+            f"this datm configuration has no {capability}: set {missing} to use it",
+            capability=capability,
+            missing=missing,
+        )
+
+
+# --- transient ---------------------------------------------------------------
+
+
+class MarketClosed(TransientError):
+    code = "market_closed"
+
+    def __init__(self) -> None:
+        super().__init__("the market is closed for the daily close; try again shortly")
+
+
+class QuoteExpired(TransientError):
+    code = "quote_expired"
+
+    def __init__(self, expired_at: str) -> None:
+        super().__init__(
+            "this price guarantee has expired; ask for a new one", expired_at=expired_at
+        )
+
+
+class Busy(TransientError):
+    """Retries of a conflicting transaction ran out."""
+
+    code = "busy"
+
+    def __init__(self, attempts: int) -> None:
+        super().__init__("the game is busy; please try again", attempts=attempts)
+
+
+class LastfmUnavailable(TransientError):
+    code = "lastfm_unavailable"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"last.fm cannot be reached right now ({reason})", reason=reason)
+
+
+class Conflict(TransientError):
+    """Internal: a transaction lost a race. Only ``retry_on_conflict`` should see it."""
+
+    code = "conflict"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"transaction conflict: {reason}", reason=reason)
+
+
+# --- authentication ----------------------------------------------------------
+
+
+class NotAuthenticated(AuthenticationError):
+    code = "not_authenticated"
+
+    def __init__(self) -> None:
+        super().__init__("please log in again: the session is missing, unknown or ended")
+
+
+class TokenRefused(AuthenticationError):
+    code = "token_refused"
+
+    def __init__(self) -> None:
+        super().__init__("last.fm did not accept this login; please log in again")
+
+
+# --- data --------------------------------------------------------------------
+
+
+class InvalidInput(DataError):
+    code = "invalid_input"
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"invalid {field}: {problem}", field=field, problem=problem)
+
+
+class UnknownArtist(DataError):
+    code = "unknown_artist"
+
+    def __init__(self, artist: str) -> None:
+        super().__init__(f"no artist called {artist!r} is known", artist=artist)
+
+
+class NoMbid(DataError):
+    code = "no_mbid"
+
+    def __init__(self, artist: str) -> None:
+        super().__init__(f"{artist!r} has no MusicBrainz id, so it cannot be traded", artist=artist)
+
+
+class UnknownPlayer(DataError):
+    code = "unknown_player"
+
+    def __init__(self, player: str) -> None:
+        super().__init__(f"no player called {player!r}", player=player)
+
+
+class UnknownLeague(DataError):
+    code = "unknown_league"
+
+    def __init__(self, league: str) -> None:
+        super().__init__(f"no league called {league!r}", league=league)
+
+
+class NotEnoughMoney(DataError):
+    code = "not_enough_money"
+
+    def __init__(self, needed: int, available: int) -> None:
+        super().__init__(
+            f"not enough money: this costs {needed} and you have {available}",
+            needed=needed,
+            available=available,
+        )
+
+
+class NoneRemaining(DataError):
+    code = "none_remaining"
+
+    def __init__(self, mbid: str) -> None:
+        super().__init__("no rights to this artist remain for sale", mbid=mbid)
+
+
+class AlreadyHeld(DataError):
+    code = "already_held"
+
+    def __init__(self, mbid: str) -> None:
+        super().__init__("you already hold this artist", mbid=mbid)
+
+
+class NotHeld(DataError):
+    code = "not_held"
+
+    def __init__(self, mbid: str) -> None:
+        super().__init__("you do not hold this artist", mbid=mbid)
+
+
+class QuoteInvalid(DataError):
+    code = "quote_invalid"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"this price guarantee is not valid ({reason})", reason=reason)
