@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from datm.domain.lastfm import (
+    ArtistInfo,
+    ArtistRef,
+    ChartArtist,
+    LastfmSession,
+    SimilarArtist,
+    UserProfile,
+)
+
+
+class LastfmPort(ABC):
+    """Everything datm asks of last.fm. Errors: ``UnknownArtist``/``InvalidInput``
+    (data), ``TokenRefused`` (authentication), ``ServiceError`` (bad key),
+    ``LastfmUnavailable`` (transient). Never called while a unit of work is open."""
+
+    @property
+    @abstractmethod
+    def api_key(self) -> str:
+        """The public API key of the game (safe to show)."""
+
+    @abstractmethod
+    def auth_url(self, token: str | None = None, callback: str | None = None) -> str:
+        """The page that lets a user allow the game: for ``token`` (desktop flow) or
+        redirecting to ``callback`` with a token (web flow)."""
+
+    @abstractmethod
+    def get_token(self) -> str:
+        """A fresh, unauthorised request token (auth.getToken)."""
+
+    @abstractmethod
+    def get_session(self, token: str) -> LastfmSession:
+        """Exchange an authorised token for a session; ``TokenRefused`` otherwise."""
+
+    @abstractmethod
+    def artist_info(
+        self, name: str | None = None, mbid: str | None = None, username: str | None = None
+    ) -> ArtistInfo:
+        """Current numbers and details of one artist, by MBID or by name."""
+
+    @abstractmethod
+    def correction(self, name: str) -> ArtistRef | None:
+        """last.fm's corrected name (and MBID) for a possibly misspelt name."""
+
+    @abstractmethod
+    def similar(self, name: str, limit: int) -> list[SimilarArtist]:
+        """Artists similar to ``name``, best match first."""
+
+    @abstractmethod
+    def search(self, query: str, limit: int, page: int) -> list[ArtistRef]:
+        """Artists whose names match ``query``, most relevant first; page counts from 1."""
+
+    @abstractmethod
+    def chart_top_artists(self, limit: int, page: int) -> list[ChartArtist]:
+        """last.fm's global chart, most listened first."""
+
+    @abstractmethod
+    def geo_top_artists(self, country: str, limit: int, page: int) -> list[ArtistRef]:
+        """The chart of one country."""
+
+    @abstractmethod
+    def tag_top_artists(self, tag: str, limit: int, page: int) -> list[ArtistRef]:
+        """The top artists of one tag."""
+
+    @abstractmethod
+    def user_info(self, user: str) -> UserProfile:
+        """A user's public last.fm profile."""
+
+    @abstractmethod
+    def user_top_artists(self, user: str, limit: int) -> list[ArtistRef]:
+        """The user's most played artists (all time)."""
+
+    @abstractmethod
+    def library_artists(self, user: str, limit: int) -> list[ArtistRef]:
+        """Artists in the user's library."""

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from types import TracebackType
+from typing import Self
+
+from datm.ports.market import MarketGate
+from datm.ports.repositories import (
+    ArtistRepository,
+    CloseRepository,
+    HistoryRepository,
+    LeagueRepository,
+    LedgerRepository,
+    PlayerRepository,
+    SessionRepository,
+    TradeRepository,
+    UsedQuoteRepository,
+)
+
+
+class UnitOfWork(ABC):
+    """One transaction. Commit is explicit; leaving the block rolls back anything
+    uncommitted and releases every lock and connection. Errors raised inside are
+    datm errors; a lost race is ``Conflict``, which services retry."""
+
+    players: PlayerRepository
+    artists: ArtistRepository
+    trades: TradeRepository
+    ledger: LedgerRepository
+    history: HistoryRepository
+    quotes: UsedQuoteRepository
+    sessions: SessionRepository
+    closes: CloseRepository
+    leagues: LeagueRepository
+    market: MarketGate
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            self.close()
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Make every change of this unit of work durable and visible, atomically."""
+
+    @abstractmethod
+    def rollback(self) -> None:
+        """Discard uncommitted changes; harmless after a commit."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release locks and connections; the unit of work cannot be used again."""
+
+
+class UnitOfWorkFactory(ABC):
+    @abstractmethod
+    def __call__(self) -> UnitOfWork:
+        """A fresh unit of work for one call; safe to call from any thread."""
