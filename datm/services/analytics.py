@@ -1,0 +1,70 @@
+"""Batch reads and the market lock, for analytics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from datetime import timedelta
+
+from injector import inject
+
+from datm.ports.clock import Clock
+from datm.ports.market import MarketLock
+from datm.ports.unit_of_work import UnitOfWorkFactory
+from datm.services.results import ArtistSummary, Counts
+from datm.services.views import check_count
+from datm.settings import Settings
+
+
+class AnalyticsService:
+    @inject
+    def __init__(
+        self, uow: UnitOfWorkFactory, market_lock: MarketLock, clock: Clock, settings: Settings
+    ) -> None:
+        self._uow = uow
+        self._lock = market_lock
+        self._clock = clock
+        self._lock_timeout = settings.market_lock_timeout_seconds
+
+    def artists(self, batch_size: int = 200) -> Iterator[list[ArtistSummary]]:
+        """Every listed artist, in batches by MBID; one short read per batch."""
+        batch_size = check_count("batch_size", batch_size, 10_000)
+        after: str | None = None
+        while True:
+            with self._uow() as uow:
+                batch = uow.artists.page(after, batch_size)
+            if not batch:
+                return
+            after = batch[-1].mbid
+            yield [
+                ArtistSummary(
+                    a.mbid,
+                    a.name,
+                    a.price,
+                    a.max_shares,
+                    a.remaining,
+                    a.last_listeners,
+                    a.last_playcount,
+                )
+                for a in batch
+            ]
+
+    def counts(self, days: int = 7) -> Counts:
+        """Players, listed artists, and trades per day over the last ``days`` days."""
+        since = self._clock.today() - timedelta(days=check_count("days", days, 3660) - 1)
+        with self._uow() as uow:
+            per_day = uow.trades.per_day(since)
+            return Counts(uow.players.count(), uow.artists.count(), tuple(sorted(per_day.items())))
+
+    def hold_market_lock(self, timeout: float | None = None) -> AbstractContextManager[None]:
+        """Close the market for a ``with`` block."""
+        return self._lock.hold(self._lock_timeout if timeout is None else timeout)
+
+    def acquire_market_lock(self, timeout: float | None = None) -> None:
+        self._lock.acquire(self._lock_timeout if timeout is None else timeout)
+
+    def release_market_lock(self) -> None:
+        self._lock.release()
+
+    def is_market_open(self) -> bool:
+        return self._lock.is_open()

@@ -1,0 +1,120 @@
+"""Market reads: listing on demand, market data, history, tops and recommendations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from injector import inject
+
+from datm.ports.clock import Clock
+from datm.ports.lastfm import LastfmPort
+from datm.ports.unit_of_work import UnitOfWorkFactory
+from datm.services.artist_resolution import ArtistLister
+from datm.services.results import (
+    ArtistGain,
+    ArtistLight,
+    HistoryEntry,
+    MarketData,
+    TradedArtist,
+    TradeView,
+)
+from datm.services.sessions import SessionChecker
+from datm.services.views import check_count, market_data, trade_views
+
+
+class MarketService:
+    @inject
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        lister: ArtistLister,
+        lastfm: LastfmPort,
+        sessions: SessionChecker,
+        clock: Clock,
+    ) -> None:
+        self._uow = uow
+        self._lister = lister
+        self._lastfm = lastfm
+        self._sessions = sessions
+        self._clock = clock
+
+    def market_data(self, artist: str, player: str | None = None) -> MarketData:
+        """Price, remaining shares, latest points and dividend; lists the artist if
+        needed. With ``player``, ``price`` is that player's sell price if held."""
+        listed = self._lister.ensure_listed(artist)
+        with self._uow() as uow:
+            current = uow.artists.get(listed.mbid)
+            holder = uow.players.find(player) if player else None
+            held = holder is not None and current.mbid in holder.holdings
+            return market_data(uow, current, held)
+
+    def history(self, artist: str, days: int) -> list[HistoryEntry]:
+        """Price, points and dividend per day over the last ``days`` days, oldest first."""
+        since = self._clock.today() - timedelta(days=check_count("days", days, 3660) - 1)
+        mbid = self._lister.mbid_of(artist)
+        with self._uow() as uow:
+            uow.artists.get(mbid)
+            points = uow.history.for_artist(mbid, since)
+        return [HistoryEntry(p.day, p.price, p.points, p.dividend) for p in points]
+
+    def top_by_price(self, limit: int = 10) -> list[MarketData]:
+        with self._uow() as uow:
+            return [
+                market_data(uow, a, False)
+                for a in uow.artists.top_by_price(check_count("limit", limit))
+            ]
+
+    def top_by_gain(self, limit: int = 10, days: int = 7) -> list[ArtistGain]:
+        """Artists whose price rose most over the last ``days`` days."""
+        since = self._clock.today() - timedelta(days=check_count("days", days, 3660))
+        with self._uow() as uow:
+            ranked = uow.artists.top_by_gain(since, check_count("limit", limit))
+            return [ArtistGain(market_data(uow, a, False), gain) for a, gain in ranked]
+
+    def chart(self, limit: int = 10, page: int = 1) -> list[MarketData]:
+        """last.fm's global chart with market data; artists without an MBID are left out."""
+        chart = self._lastfm.chart_top_artists(
+            check_count("limit", limit), check_count("page", page)
+        )
+        result = []
+        for entry in chart:
+            if not entry.mbid:
+                continue
+            result.append(self.market_data(entry.mbid))
+        return result
+
+    def most_traded(self, limit: int = 10, days: int | None = None) -> list[TradedArtist]:
+        """Artists by number of buys, over the last ``days`` days or all time."""
+        since = None
+        if days is not None:
+            start = self._clock.today() - timedelta(days=check_count("days", days, 3660) - 1)
+            since = datetime.combine(start, time.min, tzinfo=UTC)
+        with self._uow() as uow:
+            ranked = uow.trades.most_bought(check_count("limit", limit), since)
+            names = uow.artists.find_many([mbid for mbid, _ in ranked])
+        return [TradedArtist(m, names[m].name if m in names else m, n) for m, n in ranked]
+
+    def recent_trades(self, limit: int = 10) -> list[TradeView]:
+        with self._uow() as uow:
+            return list(trade_views(uow, uow.trades.recent(check_count("limit", limit))))
+
+    def recommendations(self, session_key: str, limit: int = 10) -> list[ArtistLight]:
+        """Artists from the player's own last.fm top artists and library that the
+        player does not hold yet, most played first."""
+        name = self._sessions.require(session_key).player
+        limit = check_count("limit", limit)
+        candidates = self._lastfm.user_top_artists(name, limit * 3)
+        candidates += self._lastfm.library_artists(name, limit * 3)
+        with self._uow() as uow:
+            held = set(uow.players.get(name).holdings)
+        seen: set[str] = set()
+        result: list[ArtistLight] = []
+        for ref in candidates:
+            mbid = ref.mbid.lower()
+            if not mbid or mbid in held or mbid in seen:
+                continue
+            seen.add(mbid)
+            result.append(ArtistLight(mbid, ref.name))
+            if len(result) == limit:
+                break
+        return result

@@ -1,0 +1,211 @@
+"""What services return: datm's own frozen data, never live entities or rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from datm.domain.lastfm import ArtistRef, Image
+
+
+@dataclass(frozen=True, slots=True)
+class LoginLink:
+    api_key: str
+    url: str
+    token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    player: str
+    session_key: str
+    is_new: bool
+    league: str
+    money: int
+
+    def __repr__(self) -> str:
+        return f"LoginResult(player={self.player!r}, is_new={self.is_new}, session_key=<hidden>)"
+
+
+@dataclass(frozen=True, slots=True)
+class ArtistLight:
+    mbid: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArtistBasic:
+    mbid: str
+    name: str
+    images: tuple[Image, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ArtistLastfmData:
+    mbid: str
+    name: str
+    listeners: int
+    playcount: int
+    tags: tuple[str, ...]
+    similar: tuple[ArtistRef, ...]
+    bio_summary: str
+    bio_content: str
+    streamable: bool
+    url: str
+    images: tuple[Image, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MarketData:
+    """One listed artist's market. ``price`` is what the given player would get:
+    the sell price if that player holds the artist, else the buy price."""
+
+    mbid: str
+    name: str
+    price: int
+    buy_price: int
+    sell_price: int
+    remaining: int
+    max_shares: int
+    points: int
+    dividend: int
+    held: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ArtistGain:
+    market: MarketData
+    gain: int
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    day: date
+    price: int
+    points: int
+    dividend: int
+
+
+@dataclass(frozen=True, slots=True)
+class TradeView:
+    player: str | None
+    mbid: str
+    artist: str
+    side: str
+    price: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TradedArtist:
+    mbid: str
+    name: str
+    buys: int
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingView:
+    market: MarketData
+    price_paid: int
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TrophyView:
+    uid: str
+    name: str
+    description: str
+    icon: str
+    awarded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Points:
+    all_time: int
+    daily: int
+    weekly: int
+    monthly: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerProfile:
+    name: str
+    league: str
+    points: Points
+    net_worth: int
+    images: tuple[Image, ...]
+    trades: tuple[TradeView, ...]
+    holdings: tuple[HoldingView, ...]
+    trophies: tuple[TrophyView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SignedQuote:
+    """A price guarantee; ``token`` is what buy or sell takes back."""
+
+    token: str
+    mbid: str
+    side: str
+    price: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TradeReceipt:
+    mbid: str
+    side: str
+    price: int
+    money: int
+    at: datetime
+    new_trophies: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ResetResult:
+    player: str
+    sold: tuple[TradeReceipt, ...]
+    money: int
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderboardEntry:
+    position: int
+    name: str
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class LeagueView:
+    uid: str
+    name: str
+    rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class ArtistSummary:
+    mbid: str
+    name: str
+    price: int
+    max_shares: int
+    remaining: int
+    last_listeners: int
+    last_playcount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    players: int
+    listed_artists: int
+    trades_per_day: tuple[tuple[date, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CloseReport:
+    day: date
+    already_closed: bool
+    finished: bool
+    artists_closed: int
+    artists_skipped: int
+    failed: tuple[str, ...]
+    dividends_paid: int
+    points_awarded: int

@@ -1,0 +1,92 @@
+"""Quotes, buys and sells: the api's trading use cases."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from injector import inject
+
+from datm.domain import quotes, trading
+from datm.domain.quotes import Quote, Side
+from datm.ports.clock import Clock
+from datm.ports.secrets import QuoteSecret
+from datm.ports.unit_of_work import UnitOfWorkFactory
+from datm.services.artist_resolution import ArtistLister
+from datm.services.results import SignedQuote, TradeReceipt
+from datm.services.retry import retry_on_conflict
+from datm.services.sessions import SessionChecker
+from datm.services.trophy_check import award_trophies
+from datm.settings import Settings
+
+
+class TradingService:
+    @inject
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        sessions: SessionChecker,
+        lister: ArtistLister,
+        secret: QuoteSecret,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        self._uow = uow
+        self._sessions = sessions
+        self._lister = lister
+        self._secret = secret
+        self._clock = clock
+        self._validity = timedelta(seconds=settings.quote_validity_seconds)
+
+    def quote(self, session_key: str, artist: str, side: str) -> SignedQuote:
+        """A signed price guarantee for one side of one artist, listing it if needed."""
+        player_name = self._sessions.require(session_key).player
+        wanted = Side.parse(side)
+        listed = self._lister.ensure_listed(artist)
+        with self._uow() as uow:
+            uow.market.require_open()
+            player = uow.players.get(player_name)
+            current = uow.artists.get(listed.mbid)
+            price = trading.quote_price(player, current, wanted)
+        quote = Quote(
+            id=secrets.token_hex(16),
+            player=player_name,
+            mbid=listed.mbid,
+            side=wanted,
+            price=price,
+            expires_at=self._clock.now() + self._validity,
+        )
+        token = quotes.sign(quote, self._secret.get())
+        return SignedQuote(token, quote.mbid, wanted.value, price, quote.expires_at)
+
+    def buy(self, session_key: str, signed_quote: str) -> TradeReceipt:
+        """Buy at the quoted price: all or nothing."""
+        return self._execute(session_key, signed_quote, Side.BUY)
+
+    def sell(self, session_key: str, signed_quote: str) -> TradeReceipt:
+        """Sell at the quoted price: all or nothing."""
+        return self._execute(session_key, signed_quote, Side.SELL)
+
+    def _execute(self, session_key: str, signed_quote: str, side: Side) -> TradeReceipt:
+        player_name = self._sessions.require(session_key).player
+        quote = quotes.verify(signed_quote, self._secret.get(), self._clock.now())
+        return self._trade(player_name, quote, side)
+
+    @retry_on_conflict()
+    def _trade(self, player_name: str, quote: Quote, side: Side) -> TradeReceipt:
+        now = self._clock.now()
+        with self._uow() as uow:
+            uow.market.require_open()
+            player = uow.players.get_for_update(player_name)
+            artist = uow.artists.get_for_update(quote.mbid)
+            act = trading.buy if side is Side.BUY else trading.sell
+            outcome = act(player, artist, quote, now)
+            uow.quotes.mark_used(quote.id, quote.expires_at)
+            uow.trades.add(outcome.trade)
+            uow.ledger.add(outcome.ledger)
+            new_trophies = award_trophies(uow, player, now, [artist])
+            receipt = TradeReceipt(
+                artist.mbid, side.value, quote.price, player.money, now, new_trophies
+            )
+            uow.commit()
+        return receipt

@@ -1,0 +1,49 @@
+"""Turning entities read inside a unit of work into frozen results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from datm.domain.artist import Artist
+from datm.domain.errors import InvalidInput
+from datm.domain.trading import Trade
+from datm.ports.unit_of_work import UnitOfWork
+from datm.services.results import MarketData, TradeView
+
+
+def market_data(uow: UnitOfWork, artist: Artist, held: bool) -> MarketData:
+    latest = uow.history.latest(artist.mbid)
+    return MarketData(
+        mbid=artist.mbid,
+        name=artist.name,
+        price=artist.sell_price if held else artist.price,
+        buy_price=artist.price,
+        sell_price=artist.sell_price,
+        remaining=artist.remaining,
+        max_shares=artist.max_shares,
+        points=latest.points if latest else 0,
+        dividend=latest.dividend if latest else 0,
+        held=held,
+    )
+
+
+def trade_views(uow: UnitOfWork, trades: Iterable[Trade]) -> tuple[TradeView, ...]:
+    trades = list(trades)
+    artists = uow.artists.find_many(sorted({t.mbid for t in trades}))
+    return tuple(
+        TradeView(
+            player=t.player,
+            mbid=t.mbid,
+            artist=artists[t.mbid].name if t.mbid in artists else t.mbid,
+            side=t.side.value,
+            price=t.price,
+            at=t.at,
+        )
+        for t in trades
+    )
+
+
+def check_count(name: str, value: int, most: int = 1000) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= most:
+        raise InvalidInput(name, f"must be a whole number from 1 to {most}")
+    return value

@@ -1,0 +1,60 @@
+"""The composition root: build an injector for the api, analytics, web or tests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from injector import Injector, Module
+
+from datm.domain.errors import InvalidInput
+from datm.ports.clock import Clock
+from datm.settings import Settings
+from datm.wiring.modules import (
+    InMemoryModule,
+    LastfmOnlyModule,
+    OfflineLastfmModule,
+    SettingsModule,
+)
+
+Wiring = Literal["auto", "memory", "web", "postgres"]
+
+__all__ = [
+    "InMemoryModule",
+    "LastfmOnlyModule",
+    "OfflineLastfmModule",
+    "SettingsModule",
+    "create_injector",
+    "modules_for",
+]
+
+
+def modules_for(
+    settings: Settings, wiring: Wiring = "auto", clock: Clock | None = None
+) -> list[Module]:
+    """The modules of one configuration. ``auto`` picks Postgres when a database
+    URL is set and the in-memory store otherwise; ``web`` is last.fm only."""
+    if wiring == "auto":
+        wiring = "postgres" if settings.database_url else "memory"
+    lastfm: Module = OfflineLastfmModule()
+    base: list[Module] = [SettingsModule(settings, clock), lastfm]
+    if wiring == "memory":
+        return [*base, InMemoryModule()]
+    if wiring == "web":
+        return [*base, LastfmOnlyModule()]
+    if wiring == "postgres":
+        raise InvalidInput("wiring", "the Postgres backend is not built yet (issue #4)")
+    raise InvalidInput("wiring", f"unknown wiring {wiring!r}")
+
+
+def create_injector(
+    config: object | Mapping[str, Any] | None = None,
+    *,
+    wiring: Wiring = "auto",
+    clock: Clock | None = None,
+    environ: Mapping[str, str] | None = None,
+    extra: Sequence[Module] = (),
+) -> Injector:
+    """An injector for one program; ``extra`` modules override bindings (tests)."""
+    settings = config if isinstance(config, Settings) else Settings.load(config, environ)
+    return Injector([*modules_for(settings, wiring, clock), *extra], auto_bind=False)

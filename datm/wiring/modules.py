@@ -1,0 +1,80 @@
+"""injector modules, one per concern; ``datm.wiring`` combines them per program.
+
+Providers do no IO: the in-memory store, the offline catalogue and the stand-ins
+are built lazily and once (singletons).
+"""
+
+from __future__ import annotations
+
+from injector import Binder, Module, provider, singleton
+
+from datm.adapters.clock import SystemClock
+from datm.adapters.memory.market import InMemoryMarketLock
+from datm.adapters.memory.store import InMemoryStore
+from datm.adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
+from datm.adapters.offline.lastfm import OfflineLastfm
+from datm.adapters.quote_secret import ConfiguredQuoteSecret, RandomQuoteSecret
+from datm.adapters.unavailable import NoDatabase, NoMarketLock, NoQuoteSecret
+from datm.ports.clock import Clock
+from datm.ports.lastfm import LastfmPort
+from datm.ports.market import MarketLock
+from datm.ports.secrets import QuoteSecret
+from datm.ports.unit_of_work import UnitOfWorkFactory
+from datm.settings import Settings
+
+
+class SettingsModule(Module):
+    """Binds the frozen settings, and the clock every program shares."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self._settings = settings
+        self._clock = clock or SystemClock()
+
+    def configure(self, binder: Binder) -> None:
+        binder.bind(Settings, to=self._settings)
+        binder.bind(Clock, to=self._clock)  # type: ignore[type-abstract]
+
+
+class OfflineLastfmModule(Module):
+    """last.fm from the bundled offline catalogue: no network."""
+
+    @singleton
+    @provider
+    def lastfm(self, clock: Clock, settings: Settings) -> LastfmPort:
+        return OfflineLastfm(clock, api_key=settings.lastfm_api_key or "offline")
+
+
+class InMemoryModule(Module):
+    """The game database in this process's memory: tests and the demo."""
+
+    @singleton
+    @provider
+    def store(self, settings: Settings) -> InMemoryStore:
+        return InMemoryStore(lock_timeout=settings.lock_timeout_seconds)
+
+    @singleton
+    @provider
+    def uow_factory(self, store: InMemoryStore) -> UnitOfWorkFactory:
+        return InMemoryUnitOfWorkFactory(store)
+
+    @singleton
+    @provider
+    def market_lock(self, store: InMemoryStore) -> MarketLock:
+        return InMemoryMarketLock(store)
+
+    @singleton
+    @provider
+    def quote_secret(self, settings: Settings) -> QuoteSecret:
+        # One process owns an in-memory store, so a random secret is enough.
+        if settings.quote_secret:
+            return ConfiguredQuoteSecret(settings.quote_secret)
+        return RandomQuoteSecret()
+
+
+class LastfmOnlyModule(Module):
+    """The web's wiring: no database. Its ports fail at once with CapabilityError."""
+
+    def configure(self, binder: Binder) -> None:
+        binder.bind(UnitOfWorkFactory, to=NoDatabase(), scope=singleton)  # type: ignore[type-abstract]
+        binder.bind(MarketLock, to=NoMarketLock(), scope=singleton)  # type: ignore[type-abstract]
+        binder.bind(QuoteSecret, to=NoQuoteSecret(), scope=singleton)  # type: ignore[type-abstract]
