@@ -74,7 +74,7 @@ def sign(quote: Quote, secret: bytes) -> str:
 def verify(signed: str, secret: bytes, now: datetime) -> Quote:
     """The quote, if the signature holds and it has not expired."""
     _check_secret(secret)
-    if not isinstance(signed, str) or signed.count(".") != 1:
+    if not isinstance(signed, str) or not signed.isascii() or signed.count(".") != 1:
         raise QuoteInvalid("malformed")
     payload_text, signature = signed.split(".")
     payload = payload_text.encode()
