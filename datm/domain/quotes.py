@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from datm.domain.errors import InvalidInput, QuoteExpired, QuoteInvalid
 
 DEFAULT_VALIDITY = timedelta(seconds=15)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
 MIN_SECRET_BYTES = 16
 
 
@@ -50,7 +52,7 @@ class Quote:
             "m": self.mbid,
             "s": self.side.value,
             "c": self.price,
-            "e": int(self.expires_at.timestamp() * 1000),
+            "e": (self.expires_at.astimezone(UTC) - _EPOCH) // _MILLISECOND,
         }
         raw = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
         return base64.urlsafe_b64encode(raw).rstrip(b"=")
@@ -88,9 +90,9 @@ def verify(signed: str, secret: bytes, now: datetime) -> Quote:
             mbid=str(doc["m"]),
             side=Side(doc["s"]),
             price=int(doc["c"]),
-            expires_at=datetime.fromtimestamp(int(doc["e"]) / 1000, tz=UTC),
+            expires_at=_EPOCH + int(doc["e"]) * _MILLISECOND,
         )
-    except (binascii.Error, ValueError, KeyError, TypeError):
+    except (binascii.Error, ValueError, KeyError, TypeError, OverflowError):
         raise QuoteInvalid("malformed") from None
     if now >= quote.expires_at:
         raise QuoteExpired(quote.expires_at.isoformat())
