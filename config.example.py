@@ -20,7 +20,6 @@ REDIS_URL = None  # e.g. "redis://cache.internal:6379/0"
 # --- trading
 QUOTE_SECRET = None  # >= 16 bytes, the same in every api process; from the environment
 QUOTE_VALIDITY_SECONDS = 15.0  # how long a price guarantee holds
-RETRY_ATTEMPTS = 8  # tries of a transaction that lost a race before "busy"
 LOCK_TIMEOUT_SECONDS = 5.0  # longest wait for a row lock before retrying
 
 # --- analytics

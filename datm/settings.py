@@ -29,7 +29,6 @@ class Settings:
     quote_secret: str | None = None
     quote_validity_seconds: float = 15.0
     market_lock_timeout_seconds: float = 60.0
-    retry_attempts: int = 8
     lock_timeout_seconds: float = 5.0
 
     def __repr__(self) -> str:
