@@ -103,6 +103,18 @@ class Busy(TransientError):
         super().__init__("the game is busy; please try again", attempts=attempts)
 
 
+class MarketLockBusy(TransientError):
+    """The close could not take the market lock in time: trades in flight, or
+    another close holding it."""
+
+    code = "market_lock_busy"
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(
+            f"the market lock could not be taken within {timeout} s; try again", timeout=timeout
+        )
+
+
 class LastfmUnavailable(TransientError):
     code = "lastfm_unavailable"
 

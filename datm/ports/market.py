@@ -16,7 +16,8 @@ class MarketLock(ABC):
     def acquire(self, timeout: float) -> None:
         """Close the market: from now on every new trade fails with ``MarketClosed``;
         waits up to ``timeout`` seconds for trades in flight to finish, else raises
-        ``Busy`` and leaves the market open. A holder that dies releases it."""
+        ``MarketLockBusy`` and leaves the market open. A second ``acquire`` on the same lock,
+        from any thread or process, waits like any other. A holder that dies releases it."""
 
     @abstractmethod
     def release(self) -> None:
@@ -42,5 +43,6 @@ class MarketGate(ABC):
 
     @abstractmethod
     def require_open(self) -> None:
-        """Take the market lock shared until the unit of work ends, or raise
+        """Take the market lock shared until the transaction ends (commit, rollback or
+        close), or raise
         ``MarketClosed`` at once if a close holds it."""

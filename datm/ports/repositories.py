@@ -47,6 +47,10 @@ class PlayerRepository(ABC):
         """The number of players."""
 
     @abstractmethod
+    def page(self, after: str | None, limit: int) -> list[Player]:
+        """Up to ``limit`` players (not locked) with names greater than ``after``, by name."""
+
+    @abstractmethod
     def holders_of(self, mbid: str) -> list[str]:
         """Names of the players holding the artist, in name order."""
 

@@ -14,6 +14,7 @@ from datm.wiring.modules import (
     InMemoryModule,
     LastfmOnlyModule,
     OfflineLastfmModule,
+    ServicesModule,
     SettingsModule,
 )
 
@@ -23,6 +24,7 @@ __all__ = [
     "InMemoryModule",
     "LastfmOnlyModule",
     "OfflineLastfmModule",
+    "ServicesModule",
     "SettingsModule",
     "create_injector",
     "modules_for",
@@ -37,7 +39,7 @@ def modules_for(
     if wiring == "auto":
         wiring = "postgres" if settings.database_url else "memory"
     lastfm: Module = OfflineLastfmModule()
-    base: list[Module] = [SettingsModule(settings, clock), lastfm]
+    base: list[Module] = [SettingsModule(settings, clock), lastfm, ServicesModule()]
     if wiring == "memory":
         return [*base, InMemoryModule()]
     if wiring == "web":

@@ -20,7 +20,42 @@ from datm.ports.lastfm import LastfmPort
 from datm.ports.market import MarketLock
 from datm.ports.secrets import QuoteSecret
 from datm.ports.unit_of_work import UnitOfWorkFactory
+from datm.services.analytics import AnalyticsService
+from datm.services.artist_resolution import ArtistLister, ArtistResolver
+from datm.services.artists import ArtistService
+from datm.services.audit import AuditService
+from datm.services.auth import AuthService
+from datm.services.close import CloseService
+from datm.services.leagues import LeagueService
+from datm.services.market import MarketService
+from datm.services.players import PlayerService
+from datm.services.sessions import SessionChecker
+from datm.services.trading import TradingService
 from datm.settings import Settings
+
+SERVICES: tuple[type, ...] = (
+    SessionChecker,
+    ArtistResolver,
+    ArtistLister,
+    AuthService,
+    ArtistService,
+    MarketService,
+    TradingService,
+    PlayerService,
+    LeagueService,
+    CloseService,
+    AnalyticsService,
+    AuditService,
+)
+
+
+class ServicesModule(Module):
+    """Binds every service (stateless, thread-safe) once; ``auto_bind`` stays off so
+    that a missing port fails when the injector is built, not mid-request."""
+
+    def configure(self, binder: Binder) -> None:
+        for service in SERVICES:
+            binder.bind(service, scope=singleton)
 
 
 class SettingsModule(Module):
@@ -54,8 +89,8 @@ class InMemoryModule(Module):
 
     @singleton
     @provider
-    def uow_factory(self, store: InMemoryStore) -> UnitOfWorkFactory:
-        return InMemoryUnitOfWorkFactory(store)
+    def uow_factory(self, store: InMemoryStore, clock: Clock) -> UnitOfWorkFactory:
+        return InMemoryUnitOfWorkFactory(store, clock)
 
     @singleton
     @provider

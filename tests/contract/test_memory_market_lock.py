@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from datm.adapters.memory import InMemoryMarketLock, InMemoryStore, InMemoryUnitOfWorkFactory
-from datm.domain.errors import Busy, MarketClosed, ProgrammingError
+from datm.domain.errors import MarketClosed, MarketLockBusy, ProgrammingError
 
 WAIT = 10.0  # bound on every wait; none is expected to come near it
 
@@ -88,7 +88,7 @@ def test_acquire_timeout_raises_busy_and_leaves_the_market_open(store: InMemoryS
     uow, lock = InMemoryUnitOfWorkFactory(store), InMemoryMarketLock(store)
     with uow() as in_flight:
         in_flight.market.require_open()
-        with pytest.raises(Busy):
+        with pytest.raises(MarketLockBusy):
             lock.acquire(timeout=0.05)
         assert lock.is_open()
         with uow() as other:
@@ -100,7 +100,7 @@ def test_acquire_timeout_raises_busy_and_leaves_the_market_open(store: InMemoryS
 def test_a_second_close_waits_for_the_first(store: InMemoryStore) -> None:
     first, second = InMemoryMarketLock(store), InMemoryMarketLock(store)
     first.acquire(timeout=1.0)
-    with pytest.raises(Busy):
+    with pytest.raises(MarketLockBusy):
         second.acquire(timeout=0.05)
     assert not first.is_open()  # the failed wait did not reopen the first close
     waiter, got_it = acquire_in_thread(second)

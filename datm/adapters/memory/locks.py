@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Hashable, Iterable
 
-from datm.domain.errors import Busy, Conflict, MarketClosed, ProgrammingError
+from datm.domain.errors import Conflict, MarketClosed, MarketLockBusy, ProgrammingError
 
 
 class RowLocks:
@@ -78,13 +78,13 @@ class MarketRWLock:
             # Another close first: wait for it to finish, as a second process would.
             while self._writer is not None:
                 if not self._wait_until(deadline):
-                    raise Busy(attempts=1)
+                    raise MarketLockBusy(timeout)
             self._writer = owner
             while self._readers:
                 if not self._wait_until(deadline):
                     self._writer = None  # reopen: the trades in flight win
                     self._cond.notify_all()
-                    raise Busy(attempts=1)
+                    raise MarketLockBusy(timeout)
             self._writer_active = True
 
     def release_exclusive(self, owner: object) -> None:

@@ -84,6 +84,12 @@ class InMemoryPlayerRepository(PlayerRepository):
             # Exact: the row locks keep deleted names committed and new names absent.
             return len(store.players) - len(p.deleted_players) + len(p.new_players)
 
+    def page(self, after: str | None, limit: int) -> list[Player]:
+        with self._tx.committed():
+            view = self._view()
+            names = sorted(n for n in view if after is None or n > after)[:limit]
+            return [copy.deepcopy(view[n]) for n in names]
+
     def holders_of(self, mbid: str) -> list[str]:
         with self._tx.committed():
             return sorted(name for name, pl in self._view().items() if mbid in pl.holdings)
