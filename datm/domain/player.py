@@ -61,6 +61,7 @@ class Player:
         self.created_at = created_at
         self.holdings: dict[str, Holding] = {}
         self.trophies: dict[str, datetime] = {}
+        self.trades_made = 0  # kept on the player so trophy rules need no count query
         self.points_all_time = 0
         self.points_daily = 0
         self.points_weekly = 0

@@ -57,6 +57,7 @@ def buy(player: Player, artist: Artist, quote: Quote, now: datetime) -> TradeOut
         raise NoneRemaining(artist.mbid)
     entry = player.change_money(-quote.price, LedgerKind.BUY, now, artist.mbid)
     player.holdings[artist.mbid] = Holding(artist.mbid, quote.price, now)
+    player.trades_made += 1
     artist.holders += 1
     artist.price = pricing.price_after_buy(
         artist.price, artist.last_close_price, remaining, artist.max_shares
@@ -85,6 +86,7 @@ def _release(
     remaining = artist.remaining
     entry = player.change_money(price, LedgerKind.SELL, now, artist.mbid)
     del player.holdings[artist.mbid]
+    player.trades_made += 1
     artist.holders -= 1
     artist.price = pricing.price_after_sell(
         artist.price, artist.last_close_price, remaining, artist.max_shares

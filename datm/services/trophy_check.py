@@ -23,7 +23,7 @@ def award_trophies(
 ) -> tuple[str, ...]:
     """Award what the player newly earned; the uids of the new trophies."""
     standing = trophies.Standing(
-        trades=uow.trades.count_for_player(player.name),
+        trades=player.trades_made,
         holdings=len(player.holdings),
         net_worth=net_worth(uow, player, fresh),
     )
