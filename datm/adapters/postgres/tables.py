@@ -1,0 +1,169 @@
+"""The schema. The database guards the game's invariants as the last line of
+defence: one holding per player and artist, money >= 0, price >= 1, remaining
+>= 0 (holders <= max shares), a quote executes once, and foreign keys."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+TS = DateTime(timezone=True)
+
+leagues = Table(
+    "leagues",
+    metadata,
+    Column("uid", String(32), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("rank", Integer, nullable=False),
+)
+
+players = Table(
+    "players",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("league", String(32), ForeignKey("leagues.uid"), nullable=False),
+    Column("money", BigInteger, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("trades_made", Integer, nullable=False, server_default="0"),
+    Column("points_all_time", BigInteger, nullable=False, server_default="0"),
+    Column("points_daily", BigInteger, nullable=False, server_default="0"),
+    Column("points_weekly", BigInteger, nullable=False, server_default="0"),
+    Column("points_monthly", BigInteger, nullable=False, server_default="0"),
+    Column("points_day", Date, nullable=True),
+    CheckConstraint("money >= 0", name="money_not_negative"),
+    Index(None, "league"),
+)
+
+artists = Table(
+    "artists",
+    metadata,
+    Column("mbid", String(36), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("price", BigInteger, nullable=False),
+    Column("max_shares", Integer, nullable=False),
+    Column("holders", Integer, nullable=False, server_default="0"),
+    Column("last_close_price", BigInteger, nullable=False),
+    Column("last_listeners", BigInteger, nullable=False),
+    Column("last_playcount", BigInteger, nullable=False),
+    Column("listed_on", Date, nullable=False),
+    Column("last_closed_on", Date, nullable=True),
+    CheckConstraint("price >= 1", name="price_at_least_one"),
+    CheckConstraint("max_shares >= 1", name="max_shares_at_least_one"),
+    CheckConstraint("holders >= 0 AND holders <= max_shares", name="remaining_not_negative"),
+    CheckConstraint("mbid = lower(mbid)", name="mbid_canonical"),
+    Index(None, "price"),
+)
+
+holdings = Table(
+    "holdings",
+    metadata,
+    Column("player", String(64), ForeignKey("players.name", ondelete="CASCADE"), primary_key=True),
+    Column("mbid", String(36), ForeignKey("artists.mbid"), primary_key=True),
+    Column("price_paid", BigInteger, nullable=False),
+    Column("since", TS, nullable=False),
+    Index(None, "mbid"),
+)
+
+trophies = Table(
+    "trophies",
+    metadata,
+    Column("player", String(64), ForeignKey("players.name", ondelete="CASCADE"), primary_key=True),
+    Column("uid", String(32), primary_key=True),
+    Column("awarded_at", TS, nullable=False),
+)
+
+history = Table(
+    "history",
+    metadata,
+    Column("mbid", String(36), ForeignKey("artists.mbid"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("price", BigInteger, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("dividend", BigInteger, nullable=False),
+)
+
+trades = Table(
+    "trades",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    # SET NULL: deleting a player keeps the trade record, anonymised.
+    Column("player", String(64), ForeignKey("players.name", ondelete="SET NULL"), nullable=True),
+    Column("mbid", String(36), ForeignKey("artists.mbid"), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("price", BigInteger, nullable=False),
+    Column("at", TS, nullable=False),
+    Column("quote_id", String(64), nullable=False, server_default=""),
+    CheckConstraint("side IN ('buy', 'sell')", name="side_known"),
+    CheckConstraint("price >= 1", name="price_at_least_one"),
+    Index(None, "player", "id"),
+    Index(None, "at"),
+    Index(None, "mbid", "side"),
+)
+
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("player", String(64), ForeignKey("players.name", ondelete="CASCADE"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("reference", Text, nullable=False, server_default=""),
+    Index(None, "player", "id"),
+)
+
+used_quotes = Table(
+    "used_quotes",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the primary key: a quote executes once
+    Column("expires_at", TS, nullable=False),
+    Index(None, "expires_at"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("player", String(64), ForeignKey("players.name", ondelete="CASCADE"), nullable=False),
+    Column("lastfm_key", Text, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Index(None, "player"),
+)
+
+closes = Table(
+    "closes",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("started_at", TS, nullable=False),
+    Column("finished_at", TS, nullable=True),
+    Column("artists_closed", Integer, nullable=False, server_default="0"),
+)
+
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+)
