@@ -14,7 +14,13 @@ import psycopg2
 import psycopg2.errors
 from sqlalchemy import exc as sa_exc
 
-from datm.domain.errors import Conflict, DatmError, ProgrammingError, TransientError
+from datm.domain.errors import (
+    Conflict,
+    DatmError,
+    ProgrammingError,
+    QuoteInvalid,
+    TransientError,
+)
 
 RETRYABLE = {
     "40001",  # serialization_failure
@@ -50,6 +56,8 @@ def translate(error: BaseException) -> DatmError:
     if isinstance(error, DatmError):
         return error
     code = pgcode_of(error)
+    if code == "23505" and constraint_of(error) == "pk_used_quotes":
+        return QuoteInvalid("already used")
     if code in RETRYABLE:
         return Conflict(f"{code} {constraint_of(error) or ''}".strip())
     if code is not None and code.startswith(UNAVAILABLE_CLASSES):
