@@ -177,7 +177,7 @@ class SessionRepository(ABC):
 
     @abstractmethod
     def find(self, key_hash: str) -> Session | None:
-        """The session whose key hashes to ``key_hash``."""
+        """The session whose key hashes to ``key_hash``; a deleted player has none."""
 
     @abstractmethod
     def delete_for(self, player: str) -> None:

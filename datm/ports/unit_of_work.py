@@ -21,7 +21,12 @@ from datm.ports.repositories import (
 class UnitOfWork(ABC):
     """One transaction. Commit is explicit; leaving the block rolls back anything
     uncommitted and releases every lock and connection. Errors raised inside are
-    datm errors; a lost race is ``Conflict``, which services retry."""
+    datm errors; a lost race is ``Conflict``, which services retry.
+
+    Isolation is read committed. Objects from ``get_for_update`` or ``add`` are
+    tracked: the same object comes back for the same key, and commit writes them.
+    Other reads need not see this unit of work's own uncommitted changes, so a
+    service reads what it needs before it writes."""
 
     players: PlayerRepository
     artists: ArtistRepository

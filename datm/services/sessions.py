@@ -22,6 +22,6 @@ class SessionChecker:
             raise NotAuthenticated()
         with self._uow() as uow:
             session = uow.sessions.find(hash_session_key(session_key))
-            if session is None or uow.players.find(session.player) is None:
-                raise NotAuthenticated()
+        if session is None:
+            raise NotAuthenticated()
         return session
