@@ -60,7 +60,12 @@ class PlayerService:
             )
             trades = trade_views(uow, uow.trades.for_player(name, PROFILE_TRADES))
             worth = net_worth(uow, player)
-        points = Points(*(player.points_for(p, latest, today) for p in Period))
+        points = Points(
+            all_time=player.points_for(Period.ALL_TIME, latest, today),
+            daily=player.points_for(Period.DAILY, latest, today),
+            weekly=player.points_for(Period.WEEKLY, latest, today),
+            monthly=player.points_for(Period.MONTHLY, latest, today),
+        )
         awarded = tuple(
             TrophyView(t.uid, t.name, t.description, t.icon, player.trophies[t.uid])
             for t in trophies.DEFAULT_TROPHIES
