@@ -79,9 +79,11 @@ class TradingService:
             uow.market.require_open()
             player = uow.players.get_for_update(player_name)
             artist = uow.artists.get_for_update(quote.mbid)
+            # A used quote is refused as used, before the trade's own checks would
+            # refuse it for what its first execution did (already held, not held).
+            uow.quotes.mark_used(quote.id, quote.expires_at)
             act = trading.buy if side is Side.BUY else trading.sell
             outcome = act(player, artist, quote, now)
-            uow.quotes.mark_used(quote.id, quote.expires_at)
             uow.trades.add(outcome.trade)
             uow.ledger.add(outcome.ledger)
             new_trophies = award_trophies(uow, player, now, [artist])
