@@ -45,7 +45,11 @@ def modules_for(
     if wiring == "web":
         return [*base, LastfmOnlyModule()]
     if wiring == "postgres":
-        raise InvalidInput("wiring", "the Postgres backend is not built yet (issue #4)")
+        if not settings.database_url:
+            raise InvalidInput("database_url", "the postgres wiring needs DATM_DATABASE_URL")
+        from datm.wiring.postgres import PostgresModule  # imports SQLAlchemy: only here
+
+        return [*base, PostgresModule()]
     raise InvalidInput("wiring", f"unknown wiring {wiring!r}")
 
 

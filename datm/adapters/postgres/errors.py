@@ -17,11 +17,14 @@ from sqlalchemy import exc as sa_exc
 from datm.domain.errors import (
     Conflict,
     DatmError,
+    MarketClosed,
     ProgrammingError,
     QuoteInvalid,
     TransientError,
 )
 
+MARKET_CLOSED_SQLSTATE = "DM001"  # raised by the market gate (see transaction.py)
+QUOTE_USED_SQLSTATE = "DM002"  # raised by the used-quote check (see records.py)
 RETRYABLE = {
     "40001",  # serialization_failure
     "40P01",  # deadlock_detected
@@ -56,7 +59,11 @@ def translate(error: BaseException) -> DatmError:
     if isinstance(error, DatmError):
         return error
     code = pgcode_of(error)
-    if code == "23505" and constraint_of(error) == "pk_used_quotes":
+    if code == MARKET_CLOSED_SQLSTATE:
+        return MarketClosed()
+    if code == QUOTE_USED_SQLSTATE or (
+        code == "23505" and constraint_of(error) == "pk_used_quotes"
+    ):
         return QuoteInvalid("already used")
     if code in RETRYABLE:
         return Conflict(f"{code} {constraint_of(error) or ''}".strip())

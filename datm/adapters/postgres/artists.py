@@ -1,0 +1,133 @@
+"""Artists on Postgres, mapped imperatively."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select, text
+
+from datm.adapters.postgres.players import artists_in
+from datm.adapters.postgres.tables import artists
+from datm.adapters.postgres.transaction import Transaction, Writes
+from datm.domain.artist import Artist
+from datm.domain.errors import ProgrammingError, UnknownArtist
+from datm.ports.repositories import ArtistRepository
+
+_GAIN = text(
+    "SELECT a.mbid, a.price - COALESCE(first.price, a.price) AS gain FROM artists a"
+    " LEFT JOIN LATERAL (SELECT h.price FROM history h WHERE h.mbid = a.mbid"
+    " AND h.day >= :since ORDER BY h.day LIMIT 1) first ON true"
+    " ORDER BY gain DESC, a.mbid LIMIT :limit"
+)
+
+
+class PostgresArtistRepository(ArtistRepository):
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def _read(self, statement: Any) -> list[Artist]:
+        return self._tx.detached(self._tx.execute(statement).scalars().all())
+
+    def find(self, mbid: str) -> Artist | None:
+        tracked = self._tx.pending.artists.get(mbid)
+        if tracked is not None:
+            return tracked
+        found = self._read(select(Artist).where(artists.c.mbid == mbid))
+        return found[0] if found else None
+
+    def get(self, mbid: str) -> Artist:
+        artist = self.find(mbid)
+        if artist is None:
+            raise UnknownArtist(mbid)
+        return artist
+
+    def get_for_update(self, mbid: str) -> Artist:
+        tracked = self._tx.pending.artists.get(mbid)
+        if tracked is not None:
+            return tracked
+        self._tx.begin()
+        artist = self._tx.execute(
+            select(Artist)
+            .where(artists.c.mbid == mbid)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+        if not isinstance(artist, Artist):
+            raise UnknownArtist(mbid)
+        self._tx.pending.artists[mbid] = artist
+        return artist
+
+    def find_many(self, mbids: Sequence[str]) -> dict[str, Artist]:
+        # Held artists were read with their player: no second round trip.
+        found = {m: a for m, a in self._tx.pending.artists.items() if m in mbids}
+        found.update({m: a for m, a in artists_in(self._tx, mbids).items() if m not in found})
+        missing = [m for m in mbids if m not in found]
+        if missing:
+            for artist in self._read(select(Artist).where(artists.c.mbid.in_(missing))):
+                found[artist.mbid] = artist
+        return found
+
+    def add(self, artist: Artist) -> None:
+        self._tx.check_open()
+        if artist.mbid in self._tx.pending.artists:
+            raise ProgrammingError(f"artist {artist.mbid} is already in this unit of work")
+        self._tx.begin()
+        self._tx.pending.artists[artist.mbid] = artist
+        self._tx.pending.new_artists.add(artist.mbid)
+
+    def count(self) -> int:
+        return int(self._tx.execute(select(func.count()).select_from(artists)).scalar_one())
+
+    def page(self, after: str | None, limit: int) -> list[Artist]:
+        statement = select(Artist).order_by(artists.c.mbid).limit(limit)
+        if after is not None:
+            statement = statement.where(artists.c.mbid > after)
+        return self._read(statement)
+
+    def top_by_price(self, limit: int) -> list[Artist]:
+        return self._read(
+            select(Artist).order_by(artists.c.price.desc(), artists.c.mbid).limit(limit)
+        )
+
+    def top_by_gain(self, since: date, limit: int) -> list[tuple[Artist, int]]:
+        ranked = self._tx.execute(_GAIN, {"since": since, "limit": limit}).all()
+        listed = self.find_many([m for m, _ in ranked])
+        return [(listed[m], int(gain)) for m, gain in ranked if m in listed]
+
+
+def artist_writes(tx: Transaction) -> tuple[Writes, Writes]:
+    """(inserts, updates) for the artists this unit of work tracks."""
+    inserts: Writes = []
+    updates: Writes = []
+    for mbid, a in sorted(tx.pending.artists.items()):
+        row = {
+            "mbid": a.mbid,
+            "name": a.name,
+            "price": a.price,
+            "max_shares": a.max_shares,
+            "holders": a.holders,
+            "lcp": a.last_close_price,
+            "ll": a.last_listeners,
+            "lp": a.last_playcount,
+            "listed_on": a.listed_on,
+            "closed": a.last_closed_on,
+        }
+        (inserts if mbid in tx.pending.new_artists else updates).append(
+            (INSERT_ARTIST if mbid in tx.pending.new_artists else UPDATE_ARTIST, row)
+        )
+    return inserts, updates
+
+
+INSERT_ARTIST = (
+    "INSERT INTO artists (mbid, name, price, max_shares, holders, last_close_price,"
+    " last_listeners, last_playcount, listed_on, last_closed_on) VALUES (%(mbid)s, %(name)s,"
+    " %(price)s, %(max_shares)s, %(holders)s, %(lcp)s, %(ll)s, %(lp)s, %(listed_on)s,"
+    " %(closed)s)"
+)
+UPDATE_ARTIST = (
+    "UPDATE artists SET name = %(name)s, price = %(price)s, max_shares = %(max_shares)s,"
+    " holders = %(holders)s, last_close_price = %(lcp)s, last_listeners = %(ll)s,"
+    " last_playcount = %(lp)s, last_closed_on = %(closed)s WHERE mbid = %(mbid)s"
+)

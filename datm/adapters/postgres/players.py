@@ -1,0 +1,246 @@
+"""Players on Postgres: the row through the ORM, holdings and trophies beside it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, literal, select
+
+from datm.adapters.postgres.tables import artists, holdings, players, trophies
+from datm.adapters.postgres.transaction import TrackedPlayer, Transaction
+from datm.domain.artist import Artist
+from datm.domain.errors import ProgrammingError, UnknownPlayer
+from datm.domain.periods import Period
+from datm.domain.player import Holding, Player, period_points
+from datm.ports.repositories import PlayerRepository
+
+
+def _holdings_json(name: ColumnElement[Any]) -> Any:
+    row = func.json_build_array(holdings.c.mbid, holdings.c.price_paid, holdings.c.since)
+    return select(func.json_agg(row)).where(holdings.c.player == name).scalar_subquery()
+
+
+def _trophies_json(name: ColumnElement[Any]) -> Any:
+    row = func.json_build_array(trophies.c.uid, trophies.c.awarded_at)
+    return select(func.json_agg(row)).where(trophies.c.player == name).scalar_subquery()
+
+
+def _held_artists_json(name: ColumnElement[Any]) -> Any:
+    joined = artists.join(holdings, holdings.c.mbid == artists.c.mbid)
+    return (
+        select(func.json_agg(func.row_to_json(artists.table_valued())))
+        .select_from(joined)
+        .where(holdings.c.player == name)
+        .scalar_subquery()
+    )
+
+
+def _decode(raw: Any) -> list[Any]:
+    if raw is None:
+        return []
+    return list(json.loads(raw) if isinstance(raw, str) else raw)
+
+
+def _attach(player: Player, held: Any, awarded: Any) -> Player:
+    player.holdings = {
+        m: Holding(m, int(p), datetime.fromisoformat(s)) for m, p, s in _decode(held)
+    }
+    player.trophies = {u: datetime.fromisoformat(a) for u, a in _decode(awarded)}
+    return player
+
+
+def artist_from_json(doc: dict[str, Any]) -> Artist:
+    closed = doc["last_closed_on"]
+    return Artist(
+        mbid=doc["mbid"],
+        name=doc["name"],
+        price=doc["price"],
+        max_shares=doc["max_shares"],
+        holders=doc["holders"],
+        last_close_price=doc["last_close_price"],
+        last_listeners=doc["last_listeners"],
+        last_playcount=doc["last_playcount"],
+        listed_on=date.fromisoformat(doc["listed_on"]),
+        last_closed_on=date.fromisoformat(closed) if closed else None,
+    )
+
+
+class PostgresPlayerRepository(PlayerRepository):
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def _select(self) -> Select[Any]:
+        return select(Player, _holdings_json(players.c.name), _trophies_json(players.c.name))
+
+    def _read(self, statement: Select[Any]) -> list[Player]:
+        rows = self._tx.execute(statement).all()
+        loaded = [_attach(p, held, awarded) for p, held, awarded in rows]
+        return self._tx.detached(loaded)
+
+    def find(self, name: str) -> Player | None:
+        tracked = self._tx.pending.players.get(name)
+        if tracked is not None:
+            return tracked.player
+        found = self._read(self._select().where(players.c.name == name))
+        return found[0] if found else None
+
+    def get(self, name: str) -> Player:
+        player = self.find(name)
+        if player is None:
+            raise UnknownPlayer(name)
+        return player
+
+    def get_for_update(self, name: str) -> Player:
+        tracked = self._tx.pending.players.get(name)
+        if tracked is not None:
+            return tracked.player
+        self._tx.begin()
+        # Lock first; what the lock protects is read by a later statement, whose
+        # snapshot is taken after the lock was granted.
+        locked = self._tx.execute(
+            select(Player)
+            .where(players.c.name == name)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+        if locked is None:
+            raise UnknownPlayer(name)
+        extras = self._tx.execute(
+            select(
+                _holdings_json(_literal(name)),
+                _trophies_json(_literal(name)),
+                _held_artists_json(_literal(name)),
+            )
+        ).one()
+        player = _attach(locked, extras[0], extras[1])
+        for doc in _decode(extras[2]):
+            artist = artist_from_json(doc)
+            self._tx.artist_cache[artist.mbid] = artist
+        self._tx.pending.players[name] = TrackedPlayer(
+            player, dict(player.holdings), dict(player.trophies)
+        )
+        return player
+
+    def add(self, player: Player) -> None:
+        self._tx.check_open()
+        if player.name in self._tx.pending.players:
+            raise ProgrammingError(f"player {player.name!r} is already in this unit of work")
+        self._tx.begin()
+        self._tx.pending.players[player.name] = TrackedPlayer(player, {}, {})
+        self._tx.pending.new_players.add(player.name)
+
+    def delete(self, player: Player) -> None:
+        tracked = self._tx.pending.players.get(player.name)
+        if tracked is None or tracked.player is not player:
+            raise ProgrammingError("delete a player loaded with get_for_update or added")
+        del self._tx.pending.players[player.name]
+        if player.name in self._tx.pending.new_players:
+            self._tx.pending.new_players.discard(player.name)
+        else:
+            self._tx.pending.deleted_players.add(player.name)
+
+    def count(self) -> int:
+        return int(self._tx.execute(select(func.count()).select_from(players)).scalar_one())
+
+    def page(self, after: str | None, limit: int) -> list[Player]:
+        statement = self._select().order_by(players.c.name).limit(limit)
+        if after is not None:
+            statement = statement.where(players.c.name > after)
+        return self._read(statement)
+
+    def holders_of(self, mbid: str) -> list[str]:
+        rows = self._tx.execute(
+            select(holdings.c.player).where(holdings.c.mbid == mbid).order_by(holdings.c.player)
+        )
+        return [str(name) for name in rows.scalars()]
+
+    def scores(
+        self, league: str, period: Period, latest_close: date | None, today: date
+    ) -> list[tuple[str, int]]:
+        rows = self._tx.execute(
+            select(
+                players.c.name,
+                players.c.points_all_time,
+                players.c.points_daily,
+                players.c.points_weekly,
+                players.c.points_monthly,
+                players.c.points_day,
+            ).where(players.c.league == league)
+        )
+        return [
+            (name, period_points(period, at, d, w, m, day, latest_close, today))
+            for name, at, d, w, m, day in rows
+        ]
+
+
+def _literal(name: str) -> ColumnElement[Any]:
+    return literal(name, players.c.name.type)
+
+
+def player_writes(tx: Transaction) -> list[tuple[str, dict[str, Any]]]:
+    """Statements for tracked, new and deleted players, in foreign-key order."""
+    inserts: list[tuple[str, dict[str, Any]]] = []
+    updates: list[tuple[str, dict[str, Any]]] = []
+    for name, tracked in sorted(tx.pending.players.items()):
+        p = tracked.player
+        row = {
+            "name": p.name,
+            "league": p.league,
+            "money": p.money,
+            "created_at": p.created_at,
+            "trades_made": p.trades_made,
+            "pat": p.points_all_time,
+            "pd": p.points_daily,
+            "pw": p.points_weekly,
+            "pm": p.points_monthly,
+            "pday": p.points_day,
+        }
+        if name in tx.pending.new_players:
+            inserts.append((INSERT_PLAYER, row))
+        else:
+            updates.append((UPDATE_PLAYER, row))
+        for mbid in sorted(tracked.holdings.keys() - p.holdings.keys()):
+            updates.append((DELETE_HOLDING, {"player": name, "mbid": mbid}))
+        for mbid in sorted(p.holdings.keys() - tracked.holdings.keys()):
+            h = p.holdings[mbid]
+            updates.append(
+                (
+                    INSERT_HOLDING,
+                    {"player": name, "mbid": mbid, "paid": h.price_paid, "since": h.since},
+                )
+            )
+        for uid in sorted(p.trophies.keys() - tracked.trophies.keys()):
+            updates.append((INSERT_TROPHY, {"player": name, "uid": uid, "at": p.trophies[uid]}))
+    return inserts + updates
+
+
+def deleted_player_writes(tx: Transaction) -> list[tuple[str, dict[str, Any]]]:
+    return [(DELETE_PLAYER, {"name": n}) for n in sorted(tx.pending.deleted_players)]
+
+
+def artists_in(tx: Transaction, mbids: Sequence[str]) -> dict[str, Artist]:
+    return {m: tx.artist_cache[m] for m in mbids if m in tx.artist_cache}
+
+
+INSERT_PLAYER = (
+    "INSERT INTO players (name, league, money, created_at, trades_made, points_all_time,"
+    " points_daily, points_weekly, points_monthly, points_day) VALUES (%(name)s, %(league)s,"
+    " %(money)s, %(created_at)s, %(trades_made)s, %(pat)s, %(pd)s, %(pw)s, %(pm)s, %(pday)s)"
+)
+UPDATE_PLAYER = (
+    "UPDATE players SET league = %(league)s, money = %(money)s, trades_made = %(trades_made)s,"
+    " points_all_time = %(pat)s, points_daily = %(pd)s, points_weekly = %(pw)s,"
+    " points_monthly = %(pm)s, points_day = %(pday)s WHERE name = %(name)s"
+)
+DELETE_HOLDING = "DELETE FROM holdings WHERE player = %(player)s AND mbid = %(mbid)s"
+INSERT_HOLDING = (
+    "INSERT INTO holdings (player, mbid, price_paid, since)"
+    " VALUES (%(player)s, %(mbid)s, %(paid)s, %(since)s)"
+)
+INSERT_TROPHY = (
+    "INSERT INTO trophies (player, uid, awarded_at) VALUES (%(player)s, %(uid)s, %(at)s)"
+)
+DELETE_PLAYER = "DELETE FROM players WHERE name = %(name)s"

@@ -1,0 +1,247 @@
+"""Append-only records and small tables: Core statements, no mapping needed."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import Row, cast, func, select
+from sqlalchemy.types import Date
+
+from datm.adapters.postgres.errors import QUOTE_USED_SQLSTATE
+from datm.adapters.postgres.tables import (
+    closes,
+    history,
+    leagues,
+    ledger,
+    sessions,
+    trades,
+)
+from datm.adapters.postgres.transaction import Transaction
+from datm.domain.artist import HistoryPoint
+from datm.domain.closes import CloseRecord
+from datm.domain.errors import QuoteInvalid
+from datm.domain.leagues import League
+from datm.domain.player import LedgerEntry, LedgerKind
+from datm.domain.quotes import Side
+from datm.domain.sessions import Session
+from datm.domain.trading import Trade
+from datm.ports.repositories import (
+    CloseRepository,
+    HistoryRepository,
+    LeagueRepository,
+    LedgerRepository,
+    SessionRepository,
+    TradeRepository,
+    UsedQuoteRepository,
+)
+
+_QUOTE_ID = re.compile(r"^[0-9a-f]{1,64}$")  # our own ids; safe to inline in SQL
+
+
+def _trade(row: Row[Any]) -> Trade:
+    return Trade(row.player, row.mbid, Side(row.side), row.price, row.at, row.quote_id)
+
+
+class PostgresTradeRepository(TradeRepository):
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def add(self, trade: Trade) -> None:
+        self._tx.write(
+            "INSERT INTO trades (player, mbid, side, price, at, quote_id)"
+            " VALUES (%(player)s, %(mbid)s, %(side)s, %(price)s, %(at)s, %(quote_id)s)",
+            {
+                "player": trade.player,
+                "mbid": trade.mbid,
+                "side": trade.side.value,
+                "price": trade.price,
+                "at": trade.at,
+                "quote_id": trade.quote_id,
+            },
+        )
+
+    def recent(self, limit: int) -> list[Trade]:
+        rows = self._tx.execute(select(trades).order_by(trades.c.id.desc()).limit(limit))
+        return [_trade(r) for r in rows]
+
+    def for_player(self, name: str, limit: int) -> list[Trade]:
+        rows = self._tx.execute(
+            select(trades).where(trades.c.player == name).order_by(trades.c.id.desc()).limit(limit)
+        )
+        return [_trade(r) for r in rows]
+
+    def count_for_player(self, name: str) -> int:
+        statement = select(func.count()).select_from(trades).where(trades.c.player == name)
+        return int(self._tx.execute(statement).scalar_one())
+
+    def most_bought(self, limit: int, since: datetime | None) -> list[tuple[str, int]]:
+        buys = func.count().label("buys")
+        statement = select(trades.c.mbid, buys).where(trades.c.side == Side.BUY.value)
+        if since is not None:
+            statement = statement.where(trades.c.at >= since)
+        statement = statement.group_by(trades.c.mbid).order_by(buys.desc(), trades.c.mbid)
+        return [(m, int(n)) for m, n in self._tx.execute(statement.limit(limit))]
+
+    def per_day(self, since: date) -> dict[date, int]:
+        day = cast(func.timezone("UTC", trades.c.at), Date).label("day")
+        start = datetime.combine(since, time.min, tzinfo=UTC)
+        statement = select(day, func.count()).where(trades.c.at >= start).group_by(day)
+        return {d: int(n) for d, n in self._tx.execute(statement)}
+
+    def anonymise(self, name: str) -> None:
+        self._tx.write("UPDATE trades SET player = NULL WHERE player = %(name)s", {"name": name})
+
+
+class PostgresLedgerRepository(LedgerRepository):
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def add(self, entry: LedgerEntry) -> None:
+        self._tx.write(
+            "INSERT INTO ledger (player, amount, kind, at, reference)"
+            " VALUES (%(player)s, %(amount)s, %(kind)s, %(at)s, %(reference)s)",
+            {
+                "player": entry.player,
+                "amount": entry.amount,
+                "kind": entry.kind.value,
+                "at": entry.at,
+                "reference": entry.reference,
+            },
+        )
+
+    def for_player(self, name: str) -> list[LedgerEntry]:
+        rows = self._tx.execute(select(ledger).where(ledger.c.player == name).order_by(ledger.c.id))
+        return [
+            LedgerEntry(r.player, r.amount, LedgerKind(r.kind), r.at, r.reference) for r in rows
+        ]
+
+    def total(self, name: str) -> int:
+        statement = select(func.coalesce(func.sum(ledger.c.amount), 0)).where(
+            ledger.c.player == name
+        )
+        return int(self._tx.execute(statement).scalar_one())
+
+    def delete_for(self, name: str) -> None:
+        self._tx.write("DELETE FROM ledger WHERE player = %(name)s", {"name": name})
+
+
+class PostgresHistoryRepository(HistoryRepository):
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def put(self, point: HistoryPoint) -> None:
+        self._tx.write(
+            "INSERT INTO history (mbid, day, price, points, dividend)"
+            " VALUES (%(mbid)s, %(day)s, %(price)s, %(points)s, %(dividend)s)"
+            " ON CONFLICT (mbid, day) DO UPDATE SET price = excluded.price,"
+            " points = excluded.points, dividend = excluded.dividend",
+            {
+                "mbid": point.mbid,
+                "day": point.day,
+                "price": point.price,
+                "points": point.points,
+                "dividend": point.dividend,
+            },
+        )
+
+    def for_artist(self, mbid: str, since: date) -> list[HistoryPoint]:
+        rows = self._tx.execute(
+            select(history)
+            .where(history.c.mbid == mbid, history.c.day >= since)
+            .order_by(history.c.day)
+        )
+        return [HistoryPoint(r.mbid, r.day, r.price, r.points, r.dividend) for r in rows]
+
+    def latest(self, mbid: str) -> HistoryPoint | None:
+        row = self._tx.execute(
+            select(history).where(history.c.mbid == mbid).order_by(history.c.day.desc()).limit(1)
+        ).first()
+        return HistoryPoint(row.mbid, row.day, row.price, row.points, row.dividend) if row else None
+
+
+class PostgresUsedQuoteRepository(UsedQuoteRepository):
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def mark_used(self, quote_id: str, expires_at: datetime) -> None:
+        if not _QUOTE_ID.match(quote_id):
+            raise QuoteInvalid("malformed")
+        # Refused with the next statement if already used (SQLSTATE DM002); and
+        # the primary key refuses a second execution racing this one at commit.
+        self._tx.check(
+            "DO $used$ BEGIN IF EXISTS (SELECT 1 FROM used_quotes WHERE id = "
+            f"'{quote_id}') THEN RAISE EXCEPTION 'quote used' USING ERRCODE = "
+            f"'{QUOTE_USED_SQLSTATE}'; END IF; END $used$"
+        )
+        self._tx.write(
+            "INSERT INTO used_quotes (id, expires_at) VALUES (%(id)s, %(expires_at)s)",
+            {"id": quote_id, "expires_at": expires_at},
+        )
+
+
+class PostgresSessionRepository(SessionRepository):
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def add(self, session: Session) -> None:
+        self._tx.write(
+            "INSERT INTO sessions (key_hash, player, lastfm_key, created_at)"
+            " VALUES (%(key_hash)s, %(player)s, %(lastfm_key)s, %(created_at)s)",
+            {
+                "key_hash": session.key_hash,
+                "player": session.player,
+                "lastfm_key": session.lastfm_key,
+                "created_at": session.created_at,
+            },
+        )
+
+    def find(self, key_hash: str) -> Session | None:
+        row = self._tx.execute(select(sessions).where(sessions.c.key_hash == key_hash)).first()
+        return Session(row.key_hash, row.player, row.lastfm_key, row.created_at) if row else None
+
+    def delete_for(self, player: str) -> None:
+        self._tx.write("DELETE FROM sessions WHERE player = %(player)s", {"player": player})
+
+
+class PostgresCloseRepository(CloseRepository):
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def get(self, day: date) -> CloseRecord | None:
+        row = self._tx.execute(select(closes).where(closes.c.day == day)).first()
+        if row is None:
+            return None
+        return CloseRecord(row.day, row.started_at, row.finished_at, row.artists_closed)
+
+    def put(self, record: CloseRecord) -> None:
+        self._tx.write(
+            "INSERT INTO closes (day, started_at, finished_at, artists_closed)"
+            " VALUES (%(day)s, %(started_at)s, %(finished_at)s, %(artists)s)"
+            " ON CONFLICT (day) DO UPDATE SET started_at = excluded.started_at,"
+            " finished_at = excluded.finished_at, artists_closed = excluded.artists_closed",
+            {
+                "day": record.day,
+                "started_at": record.started_at,
+                "finished_at": record.finished_at,
+                "artists": record.artists_closed,
+            },
+        )
+
+    def latest_day(self) -> date | None:
+        day = self._tx.execute(select(func.max(closes.c.day))).scalar_one()
+        return day if isinstance(day, date) else None
+
+
+class PostgresLeagueRepository(LeagueRepository):
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def all(self) -> list[League]:
+        rows = self._tx.execute(select(leagues).order_by(leagues.c.rank))
+        return [League(r.uid, r.name, r.rank) for r in rows]
+
+    def find(self, uid: str) -> League | None:
+        row = self._tx.execute(select(leagues).where(leagues.c.uid == uid)).first()
+        return League(row.uid, row.name, row.rank) if row else None

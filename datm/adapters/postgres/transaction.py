@@ -1,0 +1,145 @@
+"""One Postgres transaction as a unit of work drives it.
+
+Reads go through the ORM session; ``BEGIN`` and the market gate wait in a
+prelude that rides in front of the next statement; writes are buffered and sent
+at commit as one string that ends in ``COMMIT``. Under a row lock that is one
+round trip for all the writes of a trade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Executable
+from sqlalchemy.orm import Session
+
+from datm.adapters.postgres.engine import PRELUDE
+from datm.adapters.postgres.errors import MARKET_CLOSED_SQLSTATE, translated
+from datm.domain.artist import Artist
+from datm.domain.errors import ProgrammingError
+from datm.domain.player import Holding, Player
+
+T = TypeVar("T")
+Writes = list[tuple[str, dict[str, Any]]]
+
+MARKET_LOCK_KEY = 0x6461746D  # "datm": the advisory lock of the market
+MARKET_GATE = (
+    "DO $gate$ BEGIN IF NOT pg_try_advisory_xact_lock_shared("
+    f"{MARKET_LOCK_KEY}) THEN RAISE EXCEPTION 'market closed' USING ERRCODE = "
+    f"'{MARKET_CLOSED_SQLSTATE}'; END IF; END $gate$"
+)
+
+
+@dataclass
+class TrackedPlayer:
+    player: Player
+    holdings: dict[str, Holding]
+    trophies: dict[str, datetime]
+
+
+@dataclass
+class Pending:
+    players: dict[str, TrackedPlayer] = field(default_factory=dict)
+    new_players: set[str] = field(default_factory=set)
+    deleted_players: set[str] = field(default_factory=set)
+    artists: dict[str, Artist] = field(default_factory=dict)
+    new_artists: set[str] = field(default_factory=set)
+    writes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+class Transaction:
+    def __init__(self, conn: Connection, session: Session) -> None:
+        self.conn = conn
+        self.session = session
+        self.pending = Pending()
+        self.artist_cache: dict[str, Artist] = {}
+        self._prelude: list[str] = []
+        self._begun = False
+        self._gated = False
+        self.closed = False
+
+    # -- framing -------------------------------------------------------------
+    def begin(self) -> None:
+        self.check_open()
+        if not self._begun:
+            self._prelude.append("BEGIN")
+            self._begun = True
+
+    def gate(self) -> None:
+        """Take the market lock shared for this transaction (sent with the next statement)."""
+        self.begin()
+        if not self._gated:
+            self._prelude.append(MARKET_GATE)
+            self._gated = True
+
+    def check(self, statement: str) -> None:
+        """Queue a statement that raises if something is wrong; it rides in front of
+        the next statement, so it costs no round trip of its own."""
+        self.begin()
+        self._prelude.append(statement)
+
+    def check_open(self) -> None:
+        if self.closed:
+            raise ProgrammingError("this unit of work is closed")
+
+    # -- statements ----------------------------------------------------------
+    def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
+        """The SQLAlchemy result (typed loosely: rows are unpacked by position)."""
+        self.check_open()
+        with translated():
+            if self._prelude:
+                self.conn.info[PRELUDE] = ";\n".join(self._prelude)
+                self._prelude.clear()
+            try:
+                return self.session.execute(statement, params)
+            finally:
+                self.conn.info.pop(PRELUDE, None)
+
+    def detached(self, objects: Iterable[T]) -> list[T]:
+        """Objects read without a lock are the caller's copies, not tracked."""
+        result = list(objects)
+        for obj in result:
+            self.session.expunge(obj)
+        return result
+
+    def write(self, sql: str, params: dict[str, Any]) -> None:
+        self.check_open()
+        self.pending.writes.append((sql, params))
+
+    def flush_and_commit(self, writes: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Send the prelude, every write and COMMIT as one string."""
+        self.check_open()
+        if not writes and not self._begun:
+            return
+        dbapi = self.conn.connection.dbapi_connection
+        assert dbapi is not None
+        with translated(), closing(dbapi.cursor()) as cursor:
+            parts = [p.encode() for p in self._prelude]
+            if not self._begun:
+                parts.insert(0, b"BEGIN")
+                self._begun = True
+            parts += [cursor.mogrify(sql, params) for sql, params in writes]
+            parts.append(b"COMMIT")
+            self._prelude.clear()
+            cursor.execute(b";\n".join(parts))
+        self._begun = self._gated = False
+
+    def rollback(self) -> None:
+        """End the transaction on the server, if one was begun; forget the prelude."""
+        self._prelude.clear()
+        self._gated = False
+        if not self._begun:
+            return
+        self._begun = False
+        dbapi = self.conn.connection.dbapi_connection
+        try:
+            if dbapi is not None:
+                with closing(dbapi.cursor()) as cursor:
+                    cursor.execute("ROLLBACK")
+        except Exception:
+            # A dead connection ends its transaction by itself; drop it from the pool.
+            self.conn.invalidate()

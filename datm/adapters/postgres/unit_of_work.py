@@ -1,0 +1,107 @@
+"""The Postgres unit of work: read committed, row locks in a fixed order.
+
+Writers lock what they change with ``SELECT ... FOR UPDATE`` (players before
+artists, each in key order, as the services do), so two api processes serving
+the same player or artist queue rather than conflict. A deadlock or lock
+timeout is translated into ``Conflict`` and the service re-runs the whole
+transaction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from datm.adapters.postgres.artists import PostgresArtistRepository, artist_writes
+from datm.adapters.postgres.errors import translated
+from datm.adapters.postgres.players import (
+    PostgresPlayerRepository,
+    deleted_player_writes,
+    player_writes,
+)
+from datm.adapters.postgres.records import (
+    PostgresCloseRepository,
+    PostgresHistoryRepository,
+    PostgresLeagueRepository,
+    PostgresLedgerRepository,
+    PostgresSessionRepository,
+    PostgresTradeRepository,
+    PostgresUsedQuoteRepository,
+)
+from datm.adapters.postgres.transaction import Pending, Transaction
+from datm.ports.market import MarketGate
+from datm.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+
+class PostgresMarketGate(MarketGate):
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def require_open(self) -> None:
+        # Rides in front of the next statement; a closed market fails it with
+        # SQLSTATE DM001, which errors.translate makes MarketClosed.
+        self._tx.gate()
+
+
+class PostgresUnitOfWork(UnitOfWork):
+    def __init__(self, engine: Engine) -> None:
+        with translated():
+            self._conn = engine.connect()
+        self._session = Session(bind=self._conn, autoflush=False, expire_on_commit=False)
+        self._tx = Transaction(self._conn, self._session)
+        tx = self._tx
+        self.players = PostgresPlayerRepository(tx)
+        self.artists = PostgresArtistRepository(tx)
+        self.trades = PostgresTradeRepository(tx)
+        self.ledger = PostgresLedgerRepository(tx)
+        self.history = PostgresHistoryRepository(tx)
+        self.quotes = PostgresUsedQuoteRepository(tx)
+        self.sessions = PostgresSessionRepository(tx)
+        self.closes = PostgresCloseRepository(tx)
+        self.leagues = PostgresLeagueRepository(tx)
+        self.market = PostgresMarketGate(tx)
+
+    def commit(self) -> None:
+        tx = self._tx
+        player_rows = player_writes(tx)
+        new_players = [w for w in player_rows if w[0].startswith("INSERT INTO players")]
+        player_changes = player_rows[len(new_players) :]
+        artist_inserts, artist_updates = artist_writes(tx)
+        writes = [
+            *new_players,
+            *artist_inserts,
+            *player_changes,
+            *artist_updates,
+            *tx.pending.writes,
+            *deleted_player_writes(tx),
+        ]
+        try:
+            tx.flush_and_commit(writes)
+        finally:
+            self._forget()
+
+    def rollback(self) -> None:
+        if not self._tx.closed:
+            self._tx.rollback()
+            self._forget()
+
+    def _forget(self) -> None:
+        self._tx.pending = Pending()
+        self._tx.artist_cache.clear()
+        self._session.expunge_all()
+
+    def close(self) -> None:
+        if self._tx.closed:
+            return
+        self._tx.rollback()
+        self._tx.closed = True
+        self._session.close()
+        self._conn.close()
+
+
+class PostgresUnitOfWorkFactory(UnitOfWorkFactory):
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def __call__(self) -> UnitOfWork:
+        return PostgresUnitOfWork(self._engine)
