@@ -78,10 +78,11 @@ class TradingService:
         with self._uow() as uow:
             uow.market.require_open()
             player = uow.players.get_for_update(player_name)
-            artist = uow.artists.get_for_update(quote.mbid)
             # A used quote is refused as used, before the trade's own checks would
             # refuse it for what its first execution did (already held, not held).
+            # The player's lock serialises every execution of the player's quotes.
             uow.quotes.mark_used(quote.id, quote.expires_at)
+            artist = uow.artists.get_for_update(quote.mbid)
             act = trading.buy if side is Side.BUY else trading.sell
             outcome = act(player, artist, quote, now)
             uow.trades.add(outcome.trade)
