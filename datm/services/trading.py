@@ -46,8 +46,8 @@ class TradingService:
         with self._uow() as uow:
             uow.market.require_open()
             player = uow.players.get(player_name)
-            current = uow.artists.get(listed.mbid)
-            price = trading.quote_price(player, current, wanted)
+        # ``listed`` was read a moment ago; the quote guarantees its price either way.
+        price = trading.quote_price(player, listed, wanted)
         quote = Quote(
             id=secrets.token_hex(16),
             player=player_name,

@@ -59,27 +59,33 @@ class Transaction:
         self.artist_cache: dict[str, Artist] = {}
         self._prelude: list[str] = []
         self._begun = False
-        self._gated = False
+        self._want_gate = False
         self.closed = False
 
     # -- framing -------------------------------------------------------------
     def begin(self) -> None:
+        """Open the transaction with the next statement (locks and writes need one)."""
         self.check_open()
-        if not self._begun:
-            self._prelude.append("BEGIN")
-            self._begun = True
+        if self._begun:
+            return
+        self._begun = True
+        self._prelude.insert(0, "BEGIN")
+        if self._want_gate and MARKET_GATE not in self._prelude:
+            self._prelude.append(MARKET_GATE)  # held shared until COMMIT or ROLLBACK
 
     def gate(self) -> None:
-        """Take the market lock shared for this transaction (sent with the next statement)."""
-        self.begin()
-        if not self._gated:
+        """Refuse with MarketClosed if a close holds the market lock. Inside a
+        transaction the shared lock is held until it ends; a read-only unit of
+        work just checks, in the implicit transaction of its next statement."""
+        self.check_open()
+        if not self._want_gate:
+            self._want_gate = True
             self._prelude.append(MARKET_GATE)
-            self._gated = True
 
     def check(self, statement: str) -> None:
         """Queue a statement that raises if something is wrong; it rides in front of
         the next statement, so it costs no round trip of its own."""
-        self.begin()
+        self.check_open()
         self._prelude.append(statement)
 
     def check_open(self) -> None:
@@ -111,27 +117,27 @@ class Transaction:
         self.pending.writes.append((sql, params))
 
     def flush_and_commit(self, writes: Sequence[tuple[str, dict[str, Any]]]) -> None:
-        """Send the prelude, every write and COMMIT as one string."""
+        """Send what is queued, every write and COMMIT as one string."""
         self.check_open()
-        if not writes and not self._begun:
+        if writes:
+            self.begin()
+        if not self._prelude and not self._begun:
             return
         dbapi = self.conn.connection.dbapi_connection
         assert dbapi is not None
         with translated(), closing(dbapi.cursor()) as cursor:
             parts = [p.encode() for p in self._prelude]
-            if not self._begun:
-                parts.insert(0, b"BEGIN")
-                self._begun = True
             parts += [cursor.mogrify(sql, params) for sql, params in writes]
-            parts.append(b"COMMIT")
+            if self._begun:
+                parts.append(b"COMMIT")
             self._prelude.clear()
             cursor.execute(b";\n".join(parts))
-        self._begun = self._gated = False
+        self._begun = self._want_gate = False
 
     def rollback(self) -> None:
         """End the transaction on the server, if one was begun; forget the prelude."""
         self._prelude.clear()
-        self._gated = False
+        self._want_gate = False
         if not self._begun:
             return
         self._begun = False
