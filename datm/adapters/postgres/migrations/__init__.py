@@ -1,0 +1,1 @@
+"""The alembic environment and revisions (a package so setuptools ships it)."""
