@@ -16,7 +16,7 @@ $(VENV)/.installed-base: $(BIN)/python setup.cfg pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,postgres]'
 	touch $@ $(VENV)/.installed-base
 
 demo: $(VENV)/.installed-base

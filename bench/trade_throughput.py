@@ -1,0 +1,200 @@
+"""Trade throughput on Postgres against pgbench, measured in the same run.
+
+    python bench/trade_throughput.py [--url URL] [--seconds 20]
+
+Two comparisons, each printed with its ratio:
+  spread: pgbench tpcb-like (-c 16, scale 10) vs datm with 16 clients (4 processes
+          x 4 threads, one player each) trading over 2,000 artists;
+  hot:    pgbench at scale 1 vs datm with every client trading one artist.
+A datm trade is one quote plus its buy or sell (TradingService), the way the api
+runs it; trades/s counts executed buys and sells. Artists are seeded by SQL with
+a low price and many shares, so that no trade is refused for money or shares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import random
+import re
+import subprocess
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+ARTISTS = 2000
+SECRET = "bench-quote-secret-0123456789abcdef"
+
+
+@dataclass(frozen=True)
+class Result:
+    trades: int
+    seconds: float
+    errors: dict[str, int]
+
+    @property
+    def rate(self) -> float:
+        return self.trades / self.seconds
+
+
+def _admin(url: str) -> sa.Engine:
+    return sa.create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1),
+                            isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
+def database(url: str, prefix: str) -> Iterator[str]:
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = _admin(url)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+
+def pgbench(url: str, scale: int, clients: int, seconds: int) -> float:
+    parsed = sa.engine.make_url(url)
+    with database(url, "datm_bench_pgbench") as db:
+        name = sa.engine.make_url(db).database or ""
+        base = ["-h", parsed.host or "127.0.0.1", "-p", str(parsed.port or 5432),
+                "-U", parsed.username or "postgres"]
+        subprocess.run(["pgbench", *base, "-i", "-q", "-s", str(scale), name],
+                       check=True, capture_output=True, timeout=600)
+        out = subprocess.run(
+            ["pgbench", *base, "-c", str(clients), "-j", "4", "-T", str(seconds), "-n", name],
+            check=True, capture_output=True, text=True, timeout=seconds + 120,
+        ).stdout
+    match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
+    if match is None:
+        raise RuntimeError(f"cannot read pgbench's output:\n{out}")
+    return float(match.group(1))
+
+
+def _seed(url: str, players: int) -> tuple[list[str], list[str]]:
+    from datm.adapters.postgres.migrate import upgrade
+    from datm.ports.lastfm import LastfmPort
+    from datm.services.auth import AuthService
+    from datm.settings import Settings
+    from datm.wiring import create_injector
+
+    upgrade(url)
+    engine = _admin(url)
+    with engine.connect() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO artists (mbid, name, price, max_shares, holders, last_close_price,"
+            " last_listeners, last_playcount, listed_on) SELECT"
+            " md5('artist' || i)::uuid::text, 'artist ' || i, 100, 1000, 0, 100, 1000, 10000,"
+            f" current_date FROM generate_series(1, {ARTISTS}) AS i"
+        )
+        mbids = [r[0] for r in conn.exec_driver_sql("SELECT mbid FROM artists ORDER BY mbid")]
+    engine.dispose()
+    injector = create_injector(Settings(database_url=url, quote_secret=SECRET), wiring="postgres")
+    auth, lastfm = injector.get(AuthService), injector.get(LastfmPort)  # type: ignore[type-abstract]
+    keys = []
+    for index in range(players):
+        link = auth.login_link()
+        lastfm.authorise(link.token, f"bench-{index:03d}")  # type: ignore[attr-defined]
+        keys.append(auth.login(link.token).session_key)
+    injector.get(sa.Engine).dispose()
+    return keys, mbids
+
+
+def _worker(url: str, keys: list[str], mbids: list[str], start: float, stop: float,
+            out: mp.Queue) -> None:  # type: ignore[type-arg]
+    from datm.domain.errors import DatmError
+    from datm.services.trading import TradingService
+    from datm.settings import Settings
+    from datm.wiring import create_injector
+
+    settings = Settings(database_url=url, quote_secret=SECRET, pool_size=len(keys))
+    trading = create_injector(settings, wiring="postgres").get(TradingService)
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def trade(key: str, seed: int) -> None:
+        rng = random.Random(seed)
+        local: Counter[str] = Counter()
+        while time.time() < start:
+            time.sleep(0.001)
+        while time.time() < stop:
+            mbid = rng.choice(mbids)
+            for side in ("buy", "sell"):
+                try:
+                    quote = trading.quote(key, mbid, side)
+                    (trading.buy if side == "buy" else trading.sell)(key, quote.token)
+                    local["trades"] += 1
+                except DatmError as error:
+                    local[error.code] += 1
+                    break
+        with lock:
+            counts.update(local)
+
+    threads = [threading.Thread(target=trade, args=(k, i)) for i, k in enumerate(keys)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    out.put(dict(counts))
+
+
+def datm_run(url: str, processes: int, threads: int, seconds: int, hot: bool) -> Result:
+    with database(url, "datm_bench") as db:
+        keys, mbids = _seed(db, processes * threads)
+        chosen = mbids[:1] if hot else mbids
+        ctx = mp.get_context("spawn")
+        out = ctx.Queue()
+        start = time.time() + 8  # spawned interpreters import datm first
+        stop = start + seconds
+        workers = [
+            ctx.Process(target=_worker,
+                        args=(db, keys[p * threads:(p + 1) * threads], chosen, start, stop, out))
+            for p in range(processes)
+        ]
+        for worker in workers:
+            worker.start()
+        totals: Counter[str] = Counter()
+        for _ in workers:
+            totals.update(out.get(timeout=seconds + 120))
+        for worker in workers:
+            worker.join(timeout=30)
+        trades = totals.pop("trades", 0)
+        return Result(trades, float(seconds), dict(totals))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=DEFAULT_URL)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    clients = args.processes * args.threads
+    rows = []
+    for label, scale, hot in (("spread over 2,000 artists", 10, False), ("one hot artist", 1, True)):
+        tps = pgbench(args.url, scale, clients, args.seconds)
+        result = datm_run(args.url, args.processes, args.threads, args.seconds, hot)
+        rows.append((label, scale, tps, result))
+        print(f"{label}: pgbench (scale {scale}, -c {clients}) {tps:,.0f} tps; "
+              f"datm {result.rate:,.0f} trades/s; ratio {result.rate / tps:.2f}x; "
+              f"refused: {result.errors or 'none'}", flush=True)
+    print()
+    print("| workload | pgbench tps | datm trades/s | ratio |")
+    print("|---|---|---|---|")
+    for label, scale, tps, result in rows:
+        print(f"| {label} (pgbench scale {scale}) | {tps:,.0f} | {result.rate:,.0f} "
+              f"| {result.rate / tps:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
