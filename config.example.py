@@ -21,6 +21,7 @@ REDIS_URL = None  # e.g. "redis://cache.internal:6379/0"
 QUOTE_SECRET = None  # >= 16 bytes, the same in every api process; from the environment
 QUOTE_VALIDITY_SECONDS = 15.0  # how long a price guarantee holds
 LOCK_TIMEOUT_SECONDS = 5.0  # longest wait for a row lock before retrying
+SESSION_CACHE_SECONDS = 10.0  # how long a process remembers a valid session key (0: never)
 
 # --- analytics
 MARKET_LOCK_TIMEOUT_SECONDS = 60.0  # the close waits this long for trades in flight

@@ -30,6 +30,7 @@ class Settings:
     quote_validity_seconds: float = 15.0
     market_lock_timeout_seconds: float = 60.0
     lock_timeout_seconds: float = 5.0
+    session_cache_seconds: float = 10.0
 
     def __repr__(self) -> str:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -101,11 +101,12 @@ class MarketService:
     def recommendations(self, session_key: str, limit: int = 10) -> list[ArtistLight]:
         """Artists from the player's own last.fm top artists and library that the
         player does not hold yet, most played first."""
-        name = self._sessions.require(session_key).player
+        session = self._sessions.require(session_key)
+        name = session.player
         limit = check_count("limit", limit)
         candidates = self._lastfm.user_top_artists(name, limit * 3)
         candidates += self._lastfm.library_artists(name, limit * 3)
-        with self._uow() as uow:
+        with self._sessions.player_gone(session), self._uow() as uow:
             held = set(uow.players.get(name).holdings)
         seen: set[str] = set()
         result: list[ArtistLight] = []

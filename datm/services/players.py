@@ -82,14 +82,15 @@ class PlayerService:
         return PlayerProfile(name, player.league, points, worth, images, trades, holdings, awarded)
 
     def money(self, session_key: str) -> int:
-        name = self._sessions.require(session_key).player
-        with self._uow() as uow:
-            return uow.players.get(name).money
+        session = self._sessions.require(session_key)
+        with self._sessions.player_gone(session), self._uow() as uow:
+            return uow.players.get(session.player).money
 
     def reset(self, session_key: str) -> ResetResult:
         """Sell every holding at its sell price, then money = 20,000 and points = 0."""
-        name = self._sessions.require(session_key).player
-        return self._reset(name)
+        session = self._sessions.require(session_key)
+        with self._sessions.player_gone(session):
+            return self._reset(session.player)
 
     @retry_on_conflict()
     def _reset(self, name: str) -> ResetResult:
@@ -109,8 +110,10 @@ class PlayerService:
     def delete(self, session_key: str) -> None:
         """Release every holding like a sale, then remove the player; trades stay,
         anonymised."""
-        name = self._sessions.require(session_key).player
-        self._delete(name)
+        session = self._sessions.require(session_key)
+        with self._sessions.player_gone(session):
+            self._delete(session.player)
+        self._sessions.forget(session)
 
     @retry_on_conflict()
     def _delete(self, name: str) -> None:

@@ -40,10 +40,11 @@ class TradingService:
 
     def quote(self, session_key: str, artist: str, side: str) -> SignedQuote:
         """A signed price guarantee for one side of one artist, listing it if needed."""
-        player_name = self._sessions.require(session_key).player
+        session = self._sessions.require(session_key)
+        player_name = session.player
         wanted = Side.parse(side)
         listed = self._lister.ensure_listed(artist)
-        with self._uow() as uow:
+        with self._sessions.player_gone(session), self._uow() as uow:
             uow.market.require_open()
             player = uow.players.get(player_name)
         # ``listed`` was read a moment ago; the quote guarantees its price either way.
@@ -68,9 +69,10 @@ class TradingService:
         return self._execute(session_key, signed_quote, Side.SELL)
 
     def _execute(self, session_key: str, signed_quote: str, side: Side) -> TradeReceipt:
-        player_name = self._sessions.require(session_key).player
+        session = self._sessions.require(session_key)
         quote = quotes.verify(signed_quote, self._secret.get(), self._clock.now())
-        return self._trade(player_name, quote, side)
+        with self._sessions.player_gone(session):
+            return self._trade(session.player, quote, side)
 
     @retry_on_conflict()
     def _trade(self, player_name: str, quote: Quote, side: Side) -> TradeReceipt:
