@@ -4,6 +4,8 @@ from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Self
 
+from datm.domain.artist import Artist
+from datm.domain.player import Player
 from datm.ports.market import MarketGate
 from datm.ports.repositories import (
     ArtistRepository,
@@ -52,6 +54,12 @@ class UnitOfWork(ABC):
             self.rollback()
         finally:
             self.close()
+
+    def lock_for_trade(self, player: str, mbid: str) -> tuple[Player, Artist]:
+        """Lock a player and then an artist, in the fixed order every writer uses.
+        A backend may do both in fewer round trips; the result is the same as
+        ``players.get_for_update`` followed by ``artists.get_for_update``."""
+        return self.players.get_for_update(player), self.artists.get_for_update(mbid)
 
     @abstractmethod
     def commit(self) -> None:

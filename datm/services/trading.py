@@ -79,12 +79,11 @@ class TradingService:
         now = self._clock.now()
         with self._uow() as uow:
             uow.market.require_open()
-            player = uow.players.get_for_update(player_name)
             # A used quote is refused as used, before the trade's own checks would
             # refuse it for what its first execution did (already held, not held).
             # The player's lock serialises every execution of the player's quotes.
             uow.quotes.mark_used(quote.id, quote.expires_at)
-            artist = uow.artists.get_for_update(quote.mbid)
+            player, artist = uow.lock_for_trade(player_name, quote.mbid)
             act = trading.buy if side is Side.BUY else trading.sell
             outcome = act(player, artist, quote, now)
             uow.trades.add(outcome.trade)

@@ -52,7 +52,8 @@ class PostgresArtistRepository(ArtistRepository):
             select(Artist)
             .where(artists.c.mbid == mbid)
             .with_for_update()
-            .execution_options(populate_existing=True)
+            .execution_options(populate_existing=True),
+            locks=True,
         ).scalar_one_or_none()
         if not isinstance(artist, Artist):
             raise UnknownArtist(mbid)

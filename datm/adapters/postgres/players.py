@@ -104,7 +104,8 @@ class PostgresPlayerRepository(PlayerRepository):
             select(Player)
             .where(players.c.name == name)
             .with_for_update()
-            .execution_options(populate_existing=True)
+            .execution_options(populate_existing=True),
+            locks=True,
         ).scalar_one_or_none()
         if locked is None:
             raise UnknownPlayer(name)

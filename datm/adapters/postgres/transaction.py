@@ -60,6 +60,8 @@ class Transaction:
         self._prelude: list[str] = []
         self._begun = False
         self._want_gate = False
+        self._locked = False
+        self._checks: list[str] = []
         self.closed = False
 
     # -- framing -------------------------------------------------------------
@@ -83,27 +85,36 @@ class Transaction:
             self._prelude.append(MARKET_GATE)
 
     def check(self, statement: str) -> None:
-        """Queue a statement that raises if something is wrong; it rides in front of
-        the next statement, so it costs no round trip of its own."""
+        """Queue a statement that raises if something is wrong. It rides in front of
+        the first statement sent after a row lock is held (or the commit), so it
+        reads what that lock protects, at no round trip of its own."""
         self.check_open()
-        self._prelude.append(statement)
+        self._checks.append(statement)
 
     def check_open(self) -> None:
         if self.closed:
             raise ProgrammingError("this unit of work is closed")
 
     # -- statements ----------------------------------------------------------
-    def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> Any:
-        """The SQLAlchemy result (typed loosely: rows are unpacked by position)."""
+    def execute(
+        self, statement: Executable, params: dict[str, Any] | None = None, locks: bool = False
+    ) -> Any:
+        """The SQLAlchemy result (typed loosely: rows are unpacked by position);
+        ``locks`` says the statement takes row locks."""
         self.check_open()
+        if self._locked and self._checks:
+            self._prelude += self._checks
+            self._checks.clear()
         with translated():
             if self._prelude:
                 self.conn.info[PRELUDE] = ";\n".join(self._prelude)
                 self._prelude.clear()
             try:
-                return self.session.execute(statement, params)
+                result = self.session.execute(statement, params)
             finally:
                 self.conn.info.pop(PRELUDE, None)
+        self._locked = self._locked or locks
+        return result
 
     def detached(self, objects: Iterable[T]) -> list[T]:
         """Objects read without a lock are the caller's copies, not tracked."""
@@ -121,6 +132,8 @@ class Transaction:
         self.check_open()
         if writes:
             self.begin()
+        self._prelude += self._checks
+        self._checks.clear()
         if not self._prelude and not self._begun:
             return
         dbapi = self.conn.connection.dbapi_connection
@@ -132,12 +145,13 @@ class Transaction:
                 parts.append(b"COMMIT")
             self._prelude.clear()
             cursor.execute(b";\n".join(parts))
-        self._begun = self._want_gate = False
+        self._begun = self._want_gate = self._locked = False
 
     def rollback(self) -> None:
         """End the transaction on the server, if one was begun; forget the prelude."""
         self._prelude.clear()
-        self._want_gate = False
+        self._checks.clear()
+        self._want_gate = self._locked = False
         if not self._begun:
             return
         self._begun = False
