@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
+from datm.adapters.postgres import hot_sql
 from datm.adapters.postgres.players import artists_in
 from datm.adapters.postgres.tables import artists
 from datm.adapters.postgres.transaction import Transaction, Writes
@@ -34,8 +35,8 @@ class PostgresArtistRepository(ArtistRepository):
         tracked = self._tx.pending.artists.get(mbid)
         if tracked is not None:
             return tracked
-        found = self._read(select(Artist).where(artists.c.mbid == mbid))
-        return found[0] if found else None
+        rows = self._tx.fetch(hot_sql.FIND_ARTIST, {"mbid": mbid})
+        return hot_sql.artist_from_row(rows[0]) if rows else None
 
     def get(self, mbid: str) -> Artist:
         artist = self.find(mbid)
@@ -48,16 +49,13 @@ class PostgresArtistRepository(ArtistRepository):
         if tracked is not None:
             return tracked
         self._tx.begin()
-        artist = self._tx.execute(
-            select(Artist)
-            .where(artists.c.mbid == mbid)
-            .with_for_update()
-            .execution_options(populate_existing=True),
-            locks=True,
-        ).scalar_one_or_none()
-        if not isinstance(artist, Artist):
+        rows = self._tx.fetch(hot_sql.LOCK_ARTIST, {"mbid": mbid}, locks=True)
+        if not rows:
             raise UnknownArtist(mbid)
-        self._tx.pending.artists[mbid] = artist
+        return self.track(hot_sql.artist_from_row(rows[0]))
+
+    def track(self, artist: Artist) -> Artist:
+        self._tx.pending.artists[artist.mbid] = artist
         return artist
 
     def find_many(self, mbids: Sequence[str]) -> dict[str, Artist]:

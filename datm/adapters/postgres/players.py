@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, select
+from sqlalchemy import ColumnElement, Select, func, select
 
-from datm.adapters.postgres.tables import artists, holdings, players, trophies
+from datm.adapters.postgres import hot_sql
+from datm.adapters.postgres.tables import holdings, players, trophies
 from datm.adapters.postgres.transaction import TrackedPlayer, Transaction
 from datm.domain.artist import Artist
 from datm.domain.errors import ProgrammingError, UnknownPlayer
 from datm.domain.periods import Period
-from datm.domain.player import Holding, Player, period_points
+from datm.domain.player import Player, period_points
 from datm.ports.repositories import PlayerRepository
 
 
@@ -28,46 +28,6 @@ def _trophies_json(name: ColumnElement[Any]) -> Any:
     return select(func.json_agg(row)).where(trophies.c.player == name).scalar_subquery()
 
 
-def _held_artists_json(name: ColumnElement[Any]) -> Any:
-    joined = artists.join(holdings, holdings.c.mbid == artists.c.mbid)
-    return (
-        select(func.json_agg(func.row_to_json(artists.table_valued())))
-        .select_from(joined)
-        .where(holdings.c.player == name)
-        .scalar_subquery()
-    )
-
-
-def _decode(raw: Any) -> list[Any]:
-    if raw is None:
-        return []
-    return list(json.loads(raw) if isinstance(raw, str) else raw)
-
-
-def _attach(player: Player, held: Any, awarded: Any) -> Player:
-    player.holdings = {
-        m: Holding(m, int(p), datetime.fromisoformat(s)) for m, p, s in _decode(held)
-    }
-    player.trophies = {u: datetime.fromisoformat(a) for u, a in _decode(awarded)}
-    return player
-
-
-def artist_from_json(doc: dict[str, Any]) -> Artist:
-    closed = doc["last_closed_on"]
-    return Artist(
-        mbid=doc["mbid"],
-        name=doc["name"],
-        price=doc["price"],
-        max_shares=doc["max_shares"],
-        holders=doc["holders"],
-        last_close_price=doc["last_close_price"],
-        last_listeners=doc["last_listeners"],
-        last_playcount=doc["last_playcount"],
-        listed_on=date.fromisoformat(doc["listed_on"]),
-        last_closed_on=date.fromisoformat(closed) if closed else None,
-    )
-
-
 class PostgresPlayerRepository(PlayerRepository):
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx
@@ -77,15 +37,18 @@ class PostgresPlayerRepository(PlayerRepository):
 
     def _read(self, statement: Select[Any]) -> list[Player]:
         rows = self._tx.execute(statement).all()
-        loaded = [_attach(p, held, awarded) for p, held, awarded in rows]
+        loaded = [hot_sql.attach_extras(p, held, awarded) for p, held, awarded in rows]
         return self._tx.detached(loaded)
 
     def find(self, name: str) -> Player | None:
         tracked = self._tx.pending.players.get(name)
         if tracked is not None:
             return tracked.player
-        found = self._read(self._select().where(players.c.name == name))
-        return found[0] if found else None
+        rows = self._tx.fetch(hot_sql.FIND_PLAYER, {"player": name})
+        if not rows:
+            return None
+        row = rows[0]
+        return hot_sql.attach_extras(hot_sql.player_from_row(row), row[10], row[11])
 
     def get(self, name: str) -> Player:
         player = self.find(name)
@@ -93,37 +56,33 @@ class PostgresPlayerRepository(PlayerRepository):
             raise UnknownPlayer(name)
         return player
 
+    def lock_row(self, name: str) -> Player:
+        """Lock the player's row; holdings and trophies still to be attached."""
+        self._tx.begin()
+        rows = self._tx.fetch(hot_sql.LOCK_PLAYER, {"player": name}, locks=True)
+        if not rows:
+            raise UnknownPlayer(name)
+        return hot_sql.player_from_row(rows[0])
+
+    def track(self, player: Player, held: Any, awarded: Any, artists_held: Any) -> Player:
+        """Attach what the lock protects, read after it was granted, and track it."""
+        hot_sql.attach_extras(player, held, awarded)
+        for artist in hot_sql.held_artists(artists_held):
+            self._tx.artist_cache[artist.mbid] = artist
+        self._tx.pending.players[player.name] = TrackedPlayer(
+            player, dict(player.holdings), dict(player.trophies)
+        )
+        return player
+
     def get_for_update(self, name: str) -> Player:
         tracked = self._tx.pending.players.get(name)
         if tracked is not None:
             return tracked.player
-        self._tx.begin()
         # Lock first; what the lock protects is read by a later statement, whose
         # snapshot is taken after the lock was granted.
-        locked = self._tx.execute(
-            select(Player)
-            .where(players.c.name == name)
-            .with_for_update()
-            .execution_options(populate_existing=True),
-            locks=True,
-        ).scalar_one_or_none()
-        if locked is None:
-            raise UnknownPlayer(name)
-        extras = self._tx.execute(
-            select(
-                _holdings_json(_literal(name)),
-                _trophies_json(_literal(name)),
-                _held_artists_json(_literal(name)),
-            )
-        ).one()
-        player = _attach(locked, extras[0], extras[1])
-        for doc in _decode(extras[2]):
-            artist = artist_from_json(doc)
-            self._tx.artist_cache[artist.mbid] = artist
-        self._tx.pending.players[name] = TrackedPlayer(
-            player, dict(player.holdings), dict(player.trophies)
-        )
-        return player
+        player = self.lock_row(name)
+        extras = self._tx.fetch(hot_sql.PLAYER_EXTRAS, {"player": name})[0]
+        return self.track(player, *extras)
 
     def add(self, player: Player) -> None:
         self._tx.check_open()
@@ -175,10 +134,6 @@ class PostgresPlayerRepository(PlayerRepository):
             (name, period_points(period, at, d, w, m, day, latest_close, today))
             for name, at, d, w, m, day in rows
         ]
-
-
-def _literal(name: str) -> ColumnElement[Any]:
-    return literal(name, players.c.name.type)
 
 
 def player_writes(tx: Transaction) -> list[tuple[str, dict[str, Any]]]:

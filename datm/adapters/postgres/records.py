@@ -10,12 +10,12 @@ from sqlalchemy import Row, cast, func, select
 from sqlalchemy.types import Date
 
 from datm.adapters.postgres.errors import QUOTE_USED_SQLSTATE
+from datm.adapters.postgres.hot_sql import FIND_SESSION
 from datm.adapters.postgres.tables import (
     closes,
     history,
     leagues,
     ledger,
-    sessions,
     trades,
 )
 from datm.adapters.postgres.transaction import Transaction
@@ -198,8 +198,8 @@ class PostgresSessionRepository(SessionRepository):
         )
 
     def find(self, key_hash: str) -> Session | None:
-        row = self._tx.execute(select(sessions).where(sessions.c.key_hash == key_hash)).first()
-        return Session(row.key_hash, row.player, row.lastfm_key, row.created_at) if row else None
+        rows = self._tx.fetch(FIND_SESSION, {"key": key_hash})
+        return Session(*rows[0]) if rows else None
 
     def delete_for(self, player: str) -> None:
         self._tx.write("DELETE FROM sessions WHERE player = %(player)s", {"player": player})

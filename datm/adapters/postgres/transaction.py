@@ -52,9 +52,10 @@ class Pending:
 
 
 class Transaction:
-    def __init__(self, conn: Connection, session: Session) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.session = session
+        self._session: Session | None = None
+        self._cursor: Any = None
         self.pending = Pending()
         self.artist_cache: dict[str, Artist] = {}
         self._prelude: list[str] = []
@@ -96,19 +97,47 @@ class Transaction:
             raise ProgrammingError("this unit of work is closed")
 
     # -- statements ----------------------------------------------------------
+    def _take_prelude(self) -> str:
+        if self._locked and self._checks:
+            self._prelude += self._checks
+            self._checks.clear()
+        prelude = ";\n".join(self._prelude)
+        self._prelude.clear()
+        return prelude
+
+    def fetch(self, sql: str, params: dict[str, Any], locks: bool = False) -> list[Any]:
+        """Rows of a hand-written statement, run on the driver's cursor: the trade's
+        hot path, where SQLAlchemy's statement building would cost more CPU than
+        the database spends on the statement."""
+        self.check_open()
+        prelude = self._take_prelude()
+        with translated():
+            if self._cursor is None:
+                dbapi = self.conn.connection.dbapi_connection
+                assert dbapi is not None
+                self._cursor = dbapi.cursor()
+            self._cursor.execute(f"{prelude};\n{sql}" if prelude else sql, params)
+            rows: list[Any] = self._cursor.fetchall()
+        self._locked = self._locked or locks
+        return rows
+
+    @property
+    def session(self) -> Session:
+        """The ORM session, made on first use: the trade's path never needs one."""
+        if self._session is None:
+            self._session = Session(bind=self.conn, autoflush=False, expire_on_commit=False)
+        return self._session
+
     def execute(
         self, statement: Executable, params: dict[str, Any] | None = None, locks: bool = False
     ) -> Any:
         """The SQLAlchemy result (typed loosely: rows are unpacked by position);
         ``locks`` says the statement takes row locks."""
         self.check_open()
-        if self._locked and self._checks:
-            self._prelude += self._checks
-            self._checks.clear()
+        prelude = self._take_prelude()
         with translated():
-            if self._prelude:
-                self.conn.info[PRELUDE] = ";\n".join(self._prelude)
-                self._prelude.clear()
+            if prelude:
+                self.conn.info[PRELUDE] = prelude
             try:
                 result = self.session.execute(statement, params)
             finally:
@@ -146,6 +175,22 @@ class Transaction:
             self._prelude.clear()
             cursor.execute(b";\n".join(parts))
         self._begun = self._want_gate = self._locked = False
+
+    def forget(self) -> None:
+        """Drop what the unit of work tracked (after commit or rollback)."""
+        self.pending = Pending()
+        self.artist_cache.clear()
+        if self._session is not None:
+            self._session.expunge_all()
+
+    def release(self) -> None:
+        """Give the connection back; the transaction must be over."""
+        self.closed = True
+        if self._cursor is not None:
+            self._cursor.close()
+        if self._session is not None:
+            self._session.close()
+        self.conn.close()
 
     def rollback(self) -> None:
         """End the transaction on the server, if one was begun; forget the prelude."""

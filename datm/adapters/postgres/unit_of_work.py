@@ -10,8 +10,8 @@ transaction.
 from __future__ import annotations
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
+from datm.adapters.postgres import hot_sql
 from datm.adapters.postgres.artists import PostgresArtistRepository, artist_writes
 from datm.adapters.postgres.errors import translated
 from datm.adapters.postgres.players import (
@@ -28,7 +28,10 @@ from datm.adapters.postgres.records import (
     PostgresTradeRepository,
     PostgresUsedQuoteRepository,
 )
-from datm.adapters.postgres.transaction import Pending, Transaction
+from datm.adapters.postgres.transaction import Transaction
+from datm.domain.artist import Artist
+from datm.domain.errors import UnknownArtist
+from datm.domain.player import Player
 from datm.ports.market import MarketGate
 from datm.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -47,11 +50,10 @@ class PostgresUnitOfWork(UnitOfWork):
     def __init__(self, engine: Engine) -> None:
         with translated():
             self._conn = engine.connect()
-        self._session = Session(bind=self._conn, autoflush=False, expire_on_commit=False)
-        self._tx = Transaction(self._conn, self._session)
+        self._tx = Transaction(self._conn)
         tx = self._tx
-        self.players = PostgresPlayerRepository(tx)
-        self.artists = PostgresArtistRepository(tx)
+        self._players = self.players = PostgresPlayerRepository(tx)
+        self._artists = self.artists = PostgresArtistRepository(tx)
         self.trades = PostgresTradeRepository(tx)
         self.ledger = PostgresLedgerRepository(tx)
         self.history = PostgresHistoryRepository(tx)
@@ -60,6 +62,22 @@ class PostgresUnitOfWork(UnitOfWork):
         self.closes = PostgresCloseRepository(tx)
         self.leagues = PostgresLeagueRepository(tx)
         self.market = PostgresMarketGate(tx)
+
+    def lock_for_trade(self, player: str, mbid: str) -> tuple[Player, Artist]:
+        """Two round trips: the player's row, then the artist's row together with
+        the player's holdings, read after the player's lock was granted."""
+        pending = self._tx.pending
+        if player in pending.players or mbid in pending.artists:
+            return super().lock_for_trade(player, mbid)
+        locked = self._players.lock_row(player)
+        rows = self._tx.fetch(
+            hot_sql.LOCK_ARTIST_WITH_EXTRAS, {"mbid": mbid, "player": player}, locks=True
+        )
+        if not rows:
+            raise UnknownArtist(mbid)
+        row = rows[0]
+        artist = self._artists.track(hot_sql.artist_from_row(row))
+        return self._players.track(locked, row[10], row[11], row[12]), artist
 
     def commit(self) -> None:
         tx = self._tx
@@ -86,17 +104,15 @@ class PostgresUnitOfWork(UnitOfWork):
             self._forget()
 
     def _forget(self) -> None:
-        self._tx.pending = Pending()
-        self._tx.artist_cache.clear()
-        self._session.expunge_all()
+        self._tx.forget()
 
     def close(self) -> None:
         if self._tx.closed:
             return
-        self._tx.rollback()
-        self._tx.closed = True
-        self._session.close()
-        self._conn.close()
+        try:
+            self._tx.rollback()
+        finally:
+            self._tx.release()
 
 
 class PostgresUnitOfWorkFactory(UnitOfWorkFactory):

@@ -1,0 +1,109 @@
+"""Hand-written SQL for the trade's hot path, and rows into domain objects.
+
+Every statement here is one round trip; what a player's lock protects (the
+holdings and trophies) is read by a statement issued after the lock is held.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from datm.domain.artist import Artist
+from datm.domain.player import Holding, Player
+
+PLAYER_COLUMNS = (
+    "name, league, money, created_at, trades_made, points_all_time, points_daily,"
+    " points_weekly, points_monthly, points_day"
+)
+ARTIST_COLUMNS = (
+    "mbid, name, price, max_shares, holders, last_close_price, last_listeners,"
+    " last_playcount, listed_on, last_closed_on"
+)
+HOLDINGS_JSON = (
+    "(SELECT json_agg(json_build_array(h.mbid, h.price_paid, h.since)) FROM holdings h"
+    " WHERE h.player = %(player)s)"
+)
+TROPHIES_JSON = (
+    "(SELECT json_agg(json_build_array(t.uid, t.awarded_at)) FROM trophies t"
+    " WHERE t.player = %(player)s)"
+)
+HELD_ARTISTS_JSON = (
+    "(SELECT json_agg(row_to_json(a)) FROM artists a JOIN holdings h ON h.mbid = a.mbid"
+    " WHERE h.player = %(player)s)"
+)
+EXTRAS = f"{HOLDINGS_JSON}, {TROPHIES_JSON}, {HELD_ARTISTS_JSON}"
+
+FIND_PLAYER = (
+    f"SELECT {PLAYER_COLUMNS}, {HOLDINGS_JSON}, {TROPHIES_JSON}, NULL"
+    " FROM players WHERE name = %(player)s"
+)
+LOCK_PLAYER = f"SELECT {PLAYER_COLUMNS} FROM players WHERE name = %(player)s FOR UPDATE"
+PLAYER_EXTRAS = f"SELECT {EXTRAS}"
+FIND_ARTIST = f"SELECT {ARTIST_COLUMNS} FROM artists WHERE mbid = %(mbid)s"
+LOCK_ARTIST = f"{FIND_ARTIST} FOR UPDATE"
+# The artist's lock and the locked player's holdings in one round trip: this
+# statement starts after the player's lock was granted, so its snapshot sees
+# every holding that lock protects.
+LOCK_ARTIST_WITH_EXTRAS = (
+    f"SELECT {ARTIST_COLUMNS}, {EXTRAS} FROM artists WHERE mbid = %(mbid)s FOR UPDATE"
+)
+FIND_SESSION = (
+    "SELECT key_hash, player, lastfm_key, created_at FROM sessions WHERE key_hash = %(key)s"
+)
+
+
+def player_from_row(row: Any) -> Player:
+    player = Player(row[0], created_at=row[3], league=row[1], money=row[2])
+    player.trades_made = row[4]
+    player.points_all_time, player.points_daily = row[5], row[6]
+    player.points_weekly, player.points_monthly, player.points_day = row[7], row[8], row[9]
+    return player
+
+
+def artist_from_row(row: Any) -> Artist:
+    return Artist(
+        mbid=row[0],
+        name=row[1],
+        price=row[2],
+        max_shares=row[3],
+        holders=row[4],
+        last_close_price=row[5],
+        last_listeners=row[6],
+        last_playcount=row[7],
+        listed_on=row[8],
+        last_closed_on=row[9],
+    )
+
+
+def _decode(raw: Any) -> list[Any]:
+    if raw is None:
+        return []
+    return list(json.loads(raw) if isinstance(raw, str) else raw)
+
+
+def attach_extras(player: Player, held: Any, awarded: Any) -> Player:
+    player.holdings = {
+        m: Holding(m, int(p), datetime.fromisoformat(s)) for m, p, s in _decode(held)
+    }
+    player.trophies = {u: datetime.fromisoformat(a) for u, a in _decode(awarded)}
+    return player
+
+
+def held_artists(raw: Any) -> list[Artist]:
+    return [
+        Artist(
+            mbid=d["mbid"],
+            name=d["name"],
+            price=d["price"],
+            max_shares=d["max_shares"],
+            holders=d["holders"],
+            last_close_price=d["last_close_price"],
+            last_listeners=d["last_listeners"],
+            last_playcount=d["last_playcount"],
+            listed_on=date.fromisoformat(d["listed_on"]),
+            last_closed_on=date.fromisoformat(d["last_closed_on"]) if d["last_closed_on"] else None,
+        )
+        for d in _decode(raw)
+    ]
