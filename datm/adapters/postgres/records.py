@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import Row, cast, func, select
 from sqlalchemy.types import Date
 
-from datm.adapters.postgres.errors import QUOTE_USED_SQLSTATE
 from datm.adapters.postgres.hot_sql import FIND_SESSION
 from datm.adapters.postgres.tables import (
     closes,
@@ -170,11 +169,7 @@ class PostgresUsedQuoteRepository(UsedQuoteRepository):
             raise QuoteInvalid("malformed")
         # Refused with the next statement if already used (SQLSTATE DM002); and
         # the primary key refuses a second execution racing this one at commit.
-        self._tx.check(
-            "DO $used$ BEGIN IF EXISTS (SELECT 1 FROM used_quotes WHERE id = "
-            f"'{quote_id}') THEN RAISE EXCEPTION 'quote used' USING ERRCODE = "
-            f"'{QUOTE_USED_SQLSTATE}'; END IF; END $used$"
-        )
+        self._tx.check(f"SELECT datm_require_quote_unused('{quote_id}')")  # raises DM002
         self._tx.write(
             "INSERT INTO used_quotes (id, expires_at) VALUES (%(id)s, %(expires_at)s)",
             {"id": quote_id, "expires_at": expires_at},

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Executable
 from sqlalchemy.orm import Session
 
 from datm.adapters.postgres.engine import PRELUDE
-from datm.adapters.postgres.errors import MARKET_CLOSED_SQLSTATE, translated
+from datm.adapters.postgres.errors import translated
 from datm.domain.artist import Artist
 from datm.domain.errors import ProgrammingError
 from datm.domain.player import Holding, Player
@@ -27,11 +27,7 @@ T = TypeVar("T")
 Writes = list[tuple[str, dict[str, Any]]]
 
 MARKET_LOCK_KEY = 0x6461746D  # "datm": the advisory lock of the market
-MARKET_GATE = (
-    "DO $gate$ BEGIN IF NOT pg_try_advisory_xact_lock_shared("
-    f"{MARKET_LOCK_KEY}) THEN RAISE EXCEPTION 'market closed' USING ERRCODE = "
-    f"'{MARKET_CLOSED_SQLSTATE}'; END IF; END $gate$"
-)
+MARKET_GATE = f"SELECT datm_require_market_open({MARKET_LOCK_KEY})"  # raises DM001
 
 
 @dataclass
