@@ -178,7 +178,7 @@ def test_current_is_none_before_upgrade_and_head_after(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
 
-    assert migrate.current(empty_url) == migrate.head() == "0001"
+    assert migrate.current(empty_url) == migrate.head() == "0002"
 
 
 def test_driver_qualified_url_works_as_well_as_the_plain_one(empty_url: str) -> None:
@@ -254,7 +254,7 @@ def test_cli_downgrade_asks_first_and_keeps_the_tables_when_refused(migrated_url
 
 def test_cli_downgrade_with_yes_drops_the_tables(migrated_url: str) -> None:
     result = CliRunner().invoke(
-        main, ["db", "downgrade", "--revision", "-1", "--url", migrated_url, "--yes"]
+        main, ["db", "downgrade", "--revision", "base", "--url", migrated_url, "--yes"]
     )
 
     assert result.exit_code == 0, result.output
