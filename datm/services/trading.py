@@ -81,7 +81,7 @@ class TradingService:
             uow.market.require_open()
             # A used quote is refused as used, before the trade's own checks would
             # refuse it for what its first execution did (already held, not held).
-            # The player's lock serialises every execution of the player's quotes.
+            # Backends check it under a lock that every execution of it takes.
             uow.quotes.mark_used(quote.id, quote.expires_at)
             player, artist = uow.lock_for_trade(player_name, quote.mbid)
             act = trading.buy if side is Side.BUY else trading.sell
