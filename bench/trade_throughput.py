@@ -45,8 +45,9 @@ class Result:
 
 
 def _admin(url: str) -> sa.Engine:
-    return sa.create_engine(url.replace("postgresql://", "postgresql+psycopg2://", 1),
-                            isolation_level="AUTOCOMMIT")
+    return sa.create_engine(
+        url.replace("postgresql://", "postgresql+psycopg2://", 1), isolation_level="AUTOCOMMIT"
+    )
 
 
 @contextmanager
@@ -67,13 +68,26 @@ def pgbench(url: str, scale: int, clients: int, seconds: int) -> float:
     parsed = sa.engine.make_url(url)
     with database(url, "datm_bench_pgbench") as db:
         name = sa.engine.make_url(db).database or ""
-        base = ["-h", parsed.host or "127.0.0.1", "-p", str(parsed.port or 5432),
-                "-U", parsed.username or "postgres"]
-        subprocess.run(["pgbench", *base, "-i", "-q", "-s", str(scale), name],
-                       check=True, capture_output=True, timeout=600)
+        base = [
+            "-h",
+            parsed.host or "127.0.0.1",
+            "-p",
+            str(parsed.port or 5432),
+            "-U",
+            parsed.username or "postgres",
+        ]
+        subprocess.run(
+            ["pgbench", *base, "-i", "-q", "-s", str(scale), name],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
         out = subprocess.run(
             ["pgbench", *base, "-c", str(clients), "-j", "4", "-T", str(seconds), "-n", name],
-            check=True, capture_output=True, text=True, timeout=seconds + 120,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 120,
         ).stdout
     match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
     if match is None:
@@ -110,8 +124,9 @@ def _seed(url: str, players: int) -> tuple[list[str], list[str]]:
     return keys, mbids
 
 
-def _worker(url: str, keys: list[str], mbids: list[str], start: float, stop: float,
-            out: mp.Queue) -> None:  # type: ignore[type-arg]
+def _worker(
+    url: str, keys: list[str], mbids: list[str], start: float, stop: float, out: mp.Queue
+) -> None:  # type: ignore[type-arg]
     from datm.domain.errors import DatmError
     from datm.services.trading import TradingService
     from datm.settings import Settings
@@ -157,8 +172,10 @@ def datm_run(url: str, processes: int, threads: int, seconds: int, hot: bool) ->
         start = time.time() + 8  # spawned interpreters import datm first
         stop = start + seconds
         workers = [
-            ctx.Process(target=_worker,
-                        args=(db, keys[p * threads:(p + 1) * threads], chosen, start, stop, out))
+            ctx.Process(
+                target=_worker,
+                args=(db, keys[p * threads : (p + 1) * threads], chosen, start, stop, out),
+            )
             for p in range(processes)
         ]
         for worker in workers:
@@ -181,19 +198,27 @@ def main() -> None:
     args = parser.parse_args()
     clients = args.processes * args.threads
     rows = []
-    for label, scale, hot in (("spread over 2,000 artists", 10, False), ("one hot artist", 1, True)):
+    for label, scale, hot in (
+        ("spread over 2,000 artists", 10, False),
+        ("one hot artist", 1, True),
+    ):
         tps = pgbench(args.url, scale, clients, args.seconds)
         result = datm_run(args.url, args.processes, args.threads, args.seconds, hot)
         rows.append((label, scale, tps, result))
-        print(f"{label}: pgbench (scale {scale}, -c {clients}) {tps:,.0f} tps; "
-              f"datm {result.rate:,.0f} trades/s; ratio {result.rate / tps:.2f}x; "
-              f"refused: {result.errors or 'none'}", flush=True)
+        print(
+            f"{label}: pgbench (scale {scale}, -c {clients}) {tps:,.0f} tps; "
+            f"datm {result.rate:,.0f} trades/s; ratio {result.rate / tps:.2f}x; "
+            f"refused: {result.errors or 'none'}",
+            flush=True,
+        )
     print()
     print("| workload | pgbench tps | datm trades/s | ratio |")
     print("|---|---|---|---|")
     for label, scale, tps, result in rows:
-        print(f"| {label} (pgbench scale {scale}) | {tps:,.0f} | {result.rate:,.0f} "
-              f"| {result.rate / tps:.2f}x |")
+        print(
+            f"| {label} (pgbench scale {scale}) | {tps:,.0f} | {result.rate:,.0f} "
+            f"| {result.rate / tps:.2f}x |"
+        )
 
 
 if __name__ == "__main__":
