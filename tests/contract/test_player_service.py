@@ -256,3 +256,19 @@ def test_profile_points_are_the_totals_of_each_period(game: Game) -> None:
     assert points == Points(
         all_time=friday + monday, daily=monday, weekly=monday, monthly=friday + monday
     )
+
+
+def test_a_player_who_left_and_logs_in_again_starts_afresh_with_a_clean_ledger(
+    game: Game,
+) -> None:
+    first = game.login()
+    cheap = game.cheapest(1)[0].mbid
+    game.buy(first, cheap)
+    game.players.delete(first.session_key)
+
+    again = game.login(first.player)
+
+    assert again.is_new
+    assert game.players.money(again.session_key) == expected.STARTING_MONEY
+    assert game.ledger(first.player) == []
+    assert game.audit.audit().ok
