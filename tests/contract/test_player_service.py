@@ -212,6 +212,9 @@ def test_a_deleted_player_who_logs_in_again_starts_afresh(game: Game) -> None:
     assert (again.is_new, again.money) == (True, expected.STARTING_MONEY)
     profile = game.players.profile(who.player)
     assert profile.trades == () and profile.holdings == () and profile.trophies == ()
+    assert game.ledger(who.player) == []
+    assert game.players.money(again.session_key) == expected.STARTING_MONEY
+    assert game.audit.audit().ok
 
 
 def test_delete_needs_a_session_and_deletes_nobody_without_one(game: Game) -> None:
@@ -257,18 +260,3 @@ def test_profile_points_are_the_totals_of_each_period(game: Game) -> None:
         all_time=friday + monday, daily=monday, weekly=monday, monthly=friday + monday
     )
 
-
-def test_a_player_who_left_and_logs_in_again_starts_afresh_with_a_clean_ledger(
-    game: Game,
-) -> None:
-    first = game.login()
-    cheap = game.cheapest(1)[0].mbid
-    game.buy(first, cheap)
-    game.players.delete(first.session_key)
-
-    again = game.login(first.player)
-
-    assert again.is_new
-    assert game.players.money(again.session_key) == expected.STARTING_MONEY
-    assert game.ledger(first.player) == []
-    assert game.audit.audit().ok
