@@ -259,4 +259,3 @@ def test_profile_points_are_the_totals_of_each_period(game: Game) -> None:
     assert points == Points(
         all_time=friday + monday, daily=monday, weekly=monday, monthly=friday + monday
     )
-
