@@ -8,12 +8,13 @@ round trip for all the writes of a trade.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from contextlib import closing
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+import psycopg2
 from sqlalchemy import Connection, Executable
 from sqlalchemy.orm import Session
 
@@ -107,7 +108,7 @@ class Transaction:
         the database spends on the statement."""
         self.check_open()
         prelude = self._take_prelude()
-        with translated():
+        with translated(), self._disconnects_invalidate_the_pool():
             if self._cursor is None:
                 dbapi = self.conn.connection.dbapi_connection
                 assert dbapi is not None
@@ -116,6 +117,23 @@ class Transaction:
             rows: list[Any] = self._cursor.fetchall()
         self._locked = self._locked or locks
         return rows
+
+    @contextmanager
+    def _disconnects_invalidate_the_pool(self) -> Iterator[None]:
+        """SQLAlchemy never sees the errors of the driver's own cursor, so do what it
+        does for its own statements when one says the connection was lost: mark
+        every pooled connection as old as this one invalid, to be replaced at its
+        next checkout. Else, after a Postgres restart, each dead connection in the
+        pool fails one call, however much later it is checked out."""
+        try:
+            yield
+        except psycopg2.Error as error:
+            fairy = self.conn.connection
+            if self.conn.dialect.is_disconnect(cast(Any, error), fairy.dbapi_connection, None):
+                # SQLAlchemy's own call (Connection._handle_dbapi_exception); this
+                # connection is left as it is: its rollback or release discards it.
+                self.conn.engine.pool._invalidate(fairy, error, _checkin=False)
+            raise
 
     @property
     def session(self) -> Session:
@@ -163,7 +181,11 @@ class Transaction:
             return
         dbapi = self.conn.connection.dbapi_connection
         assert dbapi is not None
-        with translated(), closing(dbapi.cursor()) as cursor:
+        with (
+            translated(),
+            self._disconnects_invalidate_the_pool(),
+            closing(dbapi.cursor()) as cursor,
+        ):
             parts = [p.encode() for p in self._prelude]
             parts += [cursor.mogrify(sql, params) for sql, params in writes]
             if self._begun:
