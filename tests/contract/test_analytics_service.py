@@ -136,13 +136,14 @@ def test_the_audit_reports_money_and_holders_the_records_do_not_explain(game: Ga
     receipt = game.buy(who, artist.mbid)
     with game.get(UnitOfWorkFactory)() as uow:  # type: ignore[type-abstract]
         # What a lost write would leave: money without its ledger entry, a holder
-        # counted on the artist that no player has.
+        # the artist no longer counts. (Not one counted beyond its shares: a
+        # Postgres check refuses holders > max_shares, as the last line of defence.)
         uow.players.get_for_update(who.player).money += 5
-        uow.artists.get_for_update(artist.mbid).holders += 1
+        uow.artists.get_for_update(artist.mbid).holders -= 1
         uow.commit()
 
     report = game.audit.audit()
 
     assert report.ok is False
     assert report.money == (MoneyMismatch(who.player, receipt.money + 5, receipt.money),)
-    assert report.shares == (ShareMismatch(artist.mbid, 2, 1, 1),)
+    assert report.shares == (ShareMismatch(artist.mbid, 0, 1, 1),)
