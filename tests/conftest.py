@@ -1,40 +1,60 @@
 """Fixtures shared by the contract and e2e tests.
 
 ``backend`` names a wiring in ``WIRINGS``; every contract test runs once per
-backend. A builder must give each test a game database of its own (the memory
-builder makes a new store; a database builder empties its tables), because the
-contract checks the game's numbers from a fresh listing. Player names are unique
-per test anyway (``harness.unique_name``), as Cosmic Python's ``random_refs``.
+backend: ``memory``, and ``postgres`` on the real server (marked ``postgres``;
+it skips loudly where the server is down, or fails under
+``DATM_REQUIRE_POSTGRES=1``). A builder must give each test a game database of
+its own (the memory builder makes a new store; the Postgres builder empties the
+session's database, see ``backends``), because the contract checks the game's
+numbers from a fresh listing. Player names are unique per test anyway
+(``harness.unique_name``), as Cosmic Python's ``random_refs``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import backends
 import pytest
-from harness import QUOTE_SECRET, START, Game
+from harness import START, Game
 from injector import Injector
 
 from datm.adapters.clock import ManualClock
 from datm.adapters.offline.lastfm import OfflineLastfm
 from datm.ports.lastfm import LastfmPort
-from datm.settings import Settings
-from datm.wiring import create_injector
 
 Builder = Callable[[pytest.FixtureRequest, ManualClock], Injector]
 
 
 def memory_wiring(request: pytest.FixtureRequest, clock: ManualClock) -> Injector:
-    return create_injector(Settings(quote_secret=QUOTE_SECRET), wiring="memory", clock=clock)
+    return backends.build_injector("memory", clock)
 
 
-WIRINGS: dict[str, Builder] = {"memory": memory_wiring}
+def postgres_wiring(request: pytest.FixtureRequest, clock: ManualClock) -> Injector:
+    return backends.build_injector("postgres", clock)
 
 
-@pytest.fixture(params=["memory"])
+WIRINGS: dict[str, Builder] = {"memory": memory_wiring, "postgres": postgres_wiring}
+
+
+@pytest.fixture(params=backends.BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     name: str = request.param
     return name
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_test_database() -> Iterator[None]:
+    """Drop the session's Postgres database, if a test made one."""
+    yield
+    backends.POSTGRES.drop()
+
+
+@pytest.fixture(autouse=True)
+def _close_games() -> Iterator[None]:
+    """Dispose of the engine of every Postgres game the test built."""
+    yield
+    backends.close_all()
 
 
 @pytest.fixture

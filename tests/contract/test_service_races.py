@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import backends
 import pytest
 from injector import Injector
 
@@ -42,18 +43,14 @@ from datm.services.market import MarketService
 from datm.services.players import PlayerService
 from datm.services.results import CloseReport, MarketData, SignedQuote, TradeReceipt
 from datm.services.trading import TradingService
-from datm.settings import Settings
-from datm.wiring import create_injector
 
 pytestmark = pytest.mark.slow
 
 STARTING_MONEY = 20_000  # game-rules.md, Players
 START = datetime(2026, 11, 2, 9, tzinfo=UTC)
-SECRET = "test-secret-0123456789"
 JOIN_TIMEOUT = 60.0
 CLOSED_WAIT = 20.0  # how long a close holds the market for traders to run into it
 WARM_UP = 25  # operations a trader makes before the close starts
-BACKENDS = ["memory"]  # "postgres" joins once build_injector knows it
 # What a trade may be refused for when players compete; anything else is a bug.
 REFUSALS = (AlreadyHeld, NotHeld, NotEnoughMoney, NoneRemaining, QuoteInvalid)
 
@@ -62,10 +59,9 @@ Execute = Callable[[str, str], TradeReceipt]
 
 
 def build_injector(backend: str, clock: ManualClock) -> Injector:
-    """A fresh game on ``backend``; only "memory" exists so far."""
-    if backend == "memory":
-        return create_injector(Settings(quote_secret=SECRET), wiring="memory", clock=clock)
-    raise NotImplementedError(f"no test wiring for the {backend!r} backend yet")
+    """A fresh game on ``backend`` (``backends``: memory, or an emptied Postgres
+    database whose engine is disposed at the end of the test)."""
+    return backends.build_injector(backend, clock)
 
 
 @dataclass
@@ -178,7 +174,7 @@ def switch_threads_often() -> Iterator[None]:
     sys.setswitchinterval(before)
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=backends.BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

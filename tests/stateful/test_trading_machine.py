@@ -7,8 +7,11 @@ money and points, and each artist's price and shares. After every step the
 invariants check the books: money = 20,000 + ledger and never negative, shares
 never oversold, no artist held twice, prices at least 1.
 
-Rules take no fixtures, so the backend is a class attribute: a Postgres run is a
-subclass with ``backend = "postgres"`` once ``build_injector`` knows it.
+Rules take no fixtures, so the backend is a class attribute: one subclass per
+backend. Each example plays a new game; on Postgres the session's database is
+emptied for it (``backends``) and the engine disposed when the example ends.
+Postgres runs fewer examples (DATM_STATEFUL_PG_EXAMPLES, 30 by default) than
+memory (DATM_STATEFUL_EXAMPLES, 200): each of its steps is a few round trips.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+import backends
+import postgres_support
 import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
@@ -55,15 +60,12 @@ from datm.services.market import MarketService
 from datm.services.players import PlayerService
 from datm.services.results import SignedQuote
 from datm.services.trading import TradingService
-from datm.settings import Settings
-from datm.wiring import create_injector
 
 pytestmark = pytest.mark.slow
 
 STARTING_MONEY = 20_000  # game-rules.md, Players
 QUOTE_VALIDITY = timedelta(seconds=15)  # game-rules.md, Prices, quotes and trades
 START = datetime(2026, 11, 2, 9, tzinfo=UTC)
-SECRET = "test-secret-0123456789"
 TRADERS = ("ana", "ben", "cyd")
 # Idle players only count: with 11 players the chart's top artist lists with two
 # shares (ceil(0.1 * 11) = 2), while smaller artists list with one.
@@ -74,10 +76,8 @@ E = TypeVar("E", bound=DatmError)
 
 
 def build_injector(backend: str, clock: ManualClock) -> Injector:
-    """A fresh game on ``backend``; only "memory" exists so far."""
-    if backend == "memory":
-        return create_injector(Settings(quote_secret=SECRET), wiring="memory", clock=clock)
-    raise NotImplementedError(f"no test wiring for the {backend!r} backend yet")
+    """A fresh game on ``backend`` (``backends``: memory, or an emptied Postgres database)."""
+    return backends.build_injector(backend, clock)
 
 
 def log_in(injector: Injector, name: str) -> str:
@@ -430,6 +430,10 @@ class TradingMachine(RuleBasedStateMachine):
         assert report.already_closed
         assert (report.artists_closed, report.dividends_paid, report.points_awarded) == (0, 0, 0)
 
+    def teardown(self) -> None:
+        if hasattr(self, "injector"):
+            backends.close(self.injector)
+
     # --- invariants ---------------------------------------------------------
 
     @invariant()
@@ -484,3 +488,24 @@ MemoryTradingMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestTradingMachine = MemoryTradingMachine.TestCase
+
+
+class PostgresTradingMachine(TradingMachine):
+    backend = "postgres"
+
+
+PostgresTradingMachine.TestCase.settings = settings(
+    max_examples=int(os.environ.get("DATM_STATEFUL_PG_EXAMPLES", "30")),
+    stateful_step_count=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+@pytest.mark.postgres
+class TestPostgresTradingMachine(PostgresTradingMachine.TestCase):
+    def setUp(self) -> None:
+        # Skip loudly (or fail under DATM_REQUIRE_POSTGRES=1) before hypothesis
+        # starts, where the server cannot be reached: never inside an example.
+        postgres_support.require_postgres()
+        backends.POSTGRES.url()
