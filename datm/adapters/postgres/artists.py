@@ -34,7 +34,7 @@ class PostgresArtistRepository(ArtistRepository):
     def find(self, mbid: str) -> Artist | None:
         tracked = self._tx.pending.artists.get(mbid)
         if tracked is not None:
-            return tracked
+            return hot_sql.artist_copy(tracked)  # a read, not the tracked object
         rows = self._tx.fetch(hot_sql.FIND_ARTIST, {"mbid": mbid})
         return hot_sql.artist_from_row(rows[0]) if rows else None
 
@@ -60,7 +60,8 @@ class PostgresArtistRepository(ArtistRepository):
 
     def find_many(self, mbids: Sequence[str]) -> dict[str, Artist]:
         # Held artists were read with their player: no second round trip.
-        found = {m: a for m, a in self._tx.pending.artists.items() if m in mbids}
+        pending = self._tx.pending.artists
+        found = {m: hot_sql.artist_copy(pending[m]) for m in mbids if m in pending}
         found.update({m: a for m, a in artists_in(self._tx, mbids).items() if m not in found})
         missing = [m for m in mbids if m not in found]
         if missing:

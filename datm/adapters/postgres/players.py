@@ -43,7 +43,7 @@ class PostgresPlayerRepository(PlayerRepository):
     def find(self, name: str) -> Player | None:
         tracked = self._tx.pending.players.get(name)
         if tracked is not None:
-            return tracked.player
+            return hot_sql.player_copy(tracked.player)  # a read, not the tracked object
         rows = self._tx.fetch(hot_sql.FIND_PLAYER, {"player": name})
         if not rows:
             return None
