@@ -18,10 +18,17 @@ from injector import Injector
 
 from datm.adapters.clock import ManualClock
 from datm.domain.artist import Artist
-from datm.domain.errors import Conflict, DatmError, ProgrammingError
+from datm.domain.errors import (
+    Conflict,
+    DatmError,
+    MarketClosed,
+    MarketLockBusy,
+    ProgrammingError,
+)
 from datm.domain.player import STARTING_MONEY, LedgerEntry, LedgerKind, Player
 from datm.domain.quotes import Side
 from datm.domain.trading import Trade
+from datm.ports.market import MarketLock
 from datm.ports.unit_of_work import UnitOfWorkFactory
 
 NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -262,6 +269,33 @@ def test_using_a_closed_unit_of_work_raises_programming_error(uow: UnitOfWorkFac
             call()
     u.rollback()  # harmless, as __exit__ may call it again
     u.close()
+
+
+# --- the market gate ------------------------------------------------------------
+
+
+def test_a_closed_market_refuses_a_unit_that_requires_it_open_and_keeps_nothing(
+    injector: Injector, uow: UnitOfWorkFactory
+) -> None:
+    player = committed_player(uow)
+    market: MarketLock = injector.get(MarketLock)  # type: ignore[type-abstract]
+    with market.hold(timeout=5):
+        with pytest.raises(MarketClosed), uow() as u:
+            u.market.require_open()
+            u.players.get_for_update(player.name).money = 1
+            u.commit()
+        with uow() as u:  # reads go on, and the refused unit left no row lock
+            assert u.players.get(player.name).money == STARTING_MONEY
+            u.players.get_for_update(player.name)
+    with uow() as u:
+        u.market.require_open()
+        u.players.get_for_update(player.name).money = 2
+        with pytest.raises(MarketLockBusy):  # a trade in flight holds the market open
+            market.acquire(timeout=0.2)
+        u.commit()
+    market.acquire(timeout=5)  # the committed unit let go of the market
+    market.release()
+    assert money(uow, player.name) == [2]
 
 
 # --- lock cycles ------------------------------------------------------------------
