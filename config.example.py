@@ -13,6 +13,9 @@ LASTFM_API_KEY = None  # public key of the game's last.fm API account
 LASTFM_API_SECRET = None  # its shared secret: set it from the environment only
 LASTFM_URL = None  # another last.fm endpoint, e.g. the fake server in tests
 LASTFM_CA_FILE = None  # CA bundle to trust for LASTFM_URL
+LASTFM_TIMEOUT_SECONDS = 10.0  # one HTTP request to last.fm, then a transient error
+LASTFM_RETRIES = 4  # retries of transient last.fm failures, with exponential back-off
+LASTFM_RATE_PER_SECOND = 5.0  # requests per second per API key, shared by all processes
 
 # --- shared cache and rate limit across processes
 REDIS_URL = None  # e.g. "redis://cache.internal:6379/0"

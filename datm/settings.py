@@ -25,6 +25,9 @@ class Settings:
     lastfm_api_secret: str | None = None
     lastfm_url: str | None = None
     lastfm_ca_file: str | None = None
+    lastfm_timeout_seconds: float = 10.0
+    lastfm_retries: int = 4
+    lastfm_rate_per_second: float = 5.0
     redis_url: str | None = None
     quote_secret: str | None = None
     quote_validity_seconds: float = 15.0
