@@ -61,6 +61,11 @@ class UnitOfWork(ABC):
         ``players.get_for_update`` followed by ``artists.get_for_update``."""
         return self.players.get_for_update(player), self.artists.get_for_update(mbid)
 
+    def read_for_quote(self, player: str, mbid: str) -> tuple[Player, Artist | None]:
+        """The player (``UnknownPlayer`` if none) and the artist if it is listed, as
+        ``players.get`` and ``artists.find`` read them; a backend may read both at once."""
+        return self.players.get(player), self.artists.find(mbid)
+
     @abstractmethod
     def commit(self) -> None:
         """Make every change of this unit of work durable and visible, atomically."""

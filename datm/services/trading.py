@@ -8,11 +8,13 @@ from datetime import timedelta
 from injector import inject
 
 from datm.domain import quotes, trading
+from datm.domain.artist import Artist
+from datm.domain.player import Player
 from datm.domain.quotes import Quote, Side
 from datm.ports.clock import Clock
 from datm.ports.secrets import QuoteSecret
 from datm.ports.unit_of_work import UnitOfWorkFactory
-from datm.services.artist_resolution import ArtistLister
+from datm.services.artist_resolution import ArtistLister, check_ref, looks_like_mbid
 from datm.services.results import SignedQuote, TradeReceipt
 from datm.services.retry import retry_on_conflict
 from datm.services.sessions import SessionChecker
@@ -41,17 +43,15 @@ class TradingService:
     def quote(self, session_key: str, artist: str, side: str) -> SignedQuote:
         """A signed price guarantee for one side of one artist, listing it if needed."""
         session = self._sessions.require(session_key)
-        player_name = session.player
         wanted = Side.parse(side)
-        listed = self._lister.ensure_listed(artist)
-        with self._sessions.player_gone(session), self._uow() as uow:
-            uow.market.require_open()
-            player = uow.players.get(player_name)
+        ref = check_ref(artist)
+        with self._sessions.player_gone(session):
+            player, listed = self._read(session.player, ref)
         # ``listed`` was read a moment ago; the quote guarantees its price either way.
         price = trading.quote_price(player, listed, wanted)
         quote = Quote(
             id=secrets.token_hex(16),
-            player=player_name,
+            player=session.player,
             mbid=listed.mbid,
             side=wanted,
             price=price,
@@ -59,6 +59,20 @@ class TradingService:
         )
         token = quotes.sign(quote, self._secret.get())
         return SignedQuote(token, quote.mbid, wanted.value, price, quote.expires_at)
+
+    def _read(self, player: str, ref: str) -> tuple[Player, Artist]:
+        """The player and the listed artist: one read when the artist is named by
+        MBID and already listed, as it is for nearly every quote."""
+        if looks_like_mbid(ref):
+            with self._uow() as uow:
+                uow.market.require_open()
+                found, listed = uow.read_for_quote(player, ref.lower())
+            if listed is not None:
+                return found, listed
+        listed = self._lister.ensure_listed(ref)
+        with self._uow() as uow:
+            uow.market.require_open()
+            return uow.players.get(player), listed
 
     def buy(self, session_key: str, signed_quote: str) -> TradeReceipt:
         """Buy at the quoted price: all or nothing."""

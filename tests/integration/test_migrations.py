@@ -117,7 +117,6 @@ def test_upgraded_schema_has_exactly_the_columns_constraints_and_indexes_of_crea
     constraint_names = {name for _table, name, _kind, _definition in migrated["constraints"]}
     assert {
         "pk_holdings",
-        "pk_used_quotes",
         "ck_players_money_not_negative",
         "ck_artists_price_at_least_one",
         "ck_artists_remaining_not_negative",
@@ -178,7 +177,7 @@ def test_current_is_none_before_upgrade_and_head_after(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
 
-    assert migrate.current(empty_url) == migrate.head() == "0002"
+    assert migrate.current(empty_url) == migrate.head() == "0003"
 
 
 def test_driver_qualified_url_works_as_well_as_the_plain_one(empty_url: str) -> None:
@@ -306,7 +305,11 @@ def game_database() -> Iterator[Engine]:
                     {"mbid": MBID},
                 )
                 connection.execute(
-                    text("INSERT INTO used_quotes (id, expires_at) VALUES ('q-1', now())")
+                    text(
+                        "INSERT INTO trades (player, mbid, side, price, at, quote_id) "
+                        "VALUES ('ada', :mbid, 'buy', 10, now(), 'q-1')"
+                    ),
+                    {"mbid": MBID},
                 )
             yield engine
 
@@ -379,10 +382,11 @@ VIOLATIONS = [
         id="upper-case-mbid",
     ),
     pytest.param(
-        "INSERT INTO used_quotes (id, expires_at) VALUES ('q-1', now())",
-        {},
+        "INSERT INTO trades (player, mbid, side, price, at, quote_id) "
+        "VALUES ('ada', :mbid, 'sell', 10, now(), 'q-1')",
+        {"mbid": MBID},
         "23505",
-        "pk_used_quotes",
+        "ux_trades_quote_id",
         id="quote-used-twice",
     ),
     pytest.param(

@@ -62,7 +62,7 @@ def translate(error: BaseException) -> DatmError:
     if code == MARKET_CLOSED_SQLSTATE:
         return MarketClosed()
     if code == QUOTE_USED_SQLSTATE or (
-        code == "23505" and constraint_of(error) == "pk_used_quotes"
+        code == "23505" and constraint_of(error) == "ux_trades_quote_id"
     ):
         return QuoteInvalid("already used")
     if code in RETRYABLE:

@@ -21,6 +21,12 @@ ARTIST_COLUMNS = (
     "mbid, name, price, max_shares, holders, last_close_price, last_listeners,"
     " last_playcount, listed_on, last_closed_on"
 )
+
+
+def _prefixed(alias: str, columns: str) -> str:
+    return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))
+
+
 HOLDINGS_JSON = (
     "(SELECT json_agg(json_build_array(h.mbid, h.price_paid, h.since)) FROM holdings h"
     " WHERE h.player = %(player)s)"
@@ -43,12 +49,23 @@ LOCK_PLAYER = f"SELECT {PLAYER_COLUMNS} FROM players WHERE name = %(player)s FOR
 PLAYER_EXTRAS = f"SELECT {EXTRAS}"
 FIND_ARTIST = f"SELECT {ARTIST_COLUMNS} FROM artists WHERE mbid = %(mbid)s"
 LOCK_ARTIST = f"{FIND_ARTIST} FOR UPDATE"
-# The artist's lock and the locked player's holdings in one round trip: this
-# statement starts after the player's lock was granted, so its snapshot sees
-# every holding that lock protects.
-LOCK_ARTIST_WITH_EXTRAS = (
-    f"SELECT {ARTIST_COLUMNS}, {EXTRAS} FROM artists WHERE mbid = %(mbid)s FOR UPDATE"
+# A trade's locks in one round trip: the player's row, then (a statement whose
+# snapshot is taken after that lock was granted) the artist's row with the
+# player's row, holdings, trophies and held artists. Players before artists, as
+# every writer locks them. No row: the player or the artist is unknown.
+LOCK_PLAYER_ONLY = "SELECT 1 FROM players WHERE name = %(player)s FOR UPDATE"
+LOCK_ARTIST_READ_PLAYER = (
+    f"SELECT {_prefixed('a', ARTIST_COLUMNS)}, {EXTRAS}, {_prefixed('p', PLAYER_COLUMNS)}"
+    " FROM artists a, players p WHERE a.mbid = %(mbid)s AND p.name = %(player)s"
+    " FOR UPDATE OF a"
 )
+# What a quote reads: the player as ``FIND_PLAYER`` and the artist, if listed.
+FIND_PLAYER_AND_ARTIST = (
+    f"SELECT {_prefixed('p', PLAYER_COLUMNS)}, {HOLDINGS_JSON}, {TROPHIES_JSON},"
+    f" {_prefixed('a', ARTIST_COLUMNS)} FROM players p LEFT JOIN artists a"
+    " ON a.mbid = %(mbid)s WHERE p.name = %(player)s"
+)
+PLAYER_EXISTS = "SELECT EXISTS (SELECT 1 FROM players WHERE name = %(player)s)"
 FIND_SESSION = (
     "SELECT key_hash, player, lastfm_key, created_at FROM sessions WHERE key_hash = %(key)s"
 )

@@ -167,13 +167,10 @@ class PostgresUsedQuoteRepository(UsedQuoteRepository):
     def mark_used(self, quote_id: str, expires_at: datetime) -> None:
         if not _QUOTE_ID.match(quote_id):
             raise QuoteInvalid("malformed")
-        # Refused with the next statement if already used (SQLSTATE DM002); and
-        # the primary key refuses a second execution racing this one at commit.
+        # Refused with the first statement under the player's lock if a trade
+        # already carries it (SQLSTATE DM002); the trade's unique index on the
+        # quote id refuses a second execution racing this one.
         self._tx.check(f"SELECT datm_require_quote_unused('{quote_id}')")  # raises DM002
-        self._tx.write(
-            "INSERT INTO used_quotes (id, expires_at) VALUES (%(id)s, %(expires_at)s)",
-            {"id": quote_id, "expires_at": expires_at},
-        )
 
 
 class PostgresSessionRepository(SessionRepository):

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 NAMING = {
@@ -120,6 +121,13 @@ trades = Table(
     Index(None, "player", "id"),
     Index(None, "at"),
     Index(None, "mbid", "side"),
+    # A quote executes once: its trade is the record that it was used.
+    Index(
+        "ux_trades_quote_id",
+        "quote_id",
+        unique=True,
+        postgresql_where=text("quote_id <> ''"),
+    ),
 )
 
 ledger = Table(
@@ -132,14 +140,6 @@ ledger = Table(
     Column("at", TS, nullable=False),
     Column("reference", Text, nullable=False, server_default=""),
     Index(None, "player", "id"),
-)
-
-used_quotes = Table(
-    "used_quotes",
-    metadata,
-    Column("id", String(64), primary_key=True),  # the primary key: a quote executes once
-    Column("expires_at", TS, nullable=False),
-    Index(None, "expires_at"),
 )
 
 sessions = Table(

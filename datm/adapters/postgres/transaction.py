@@ -118,6 +118,17 @@ class Transaction:
         self._locked = self._locked or locks
         return rows
 
+    def fetch_after_lock(self, lock: str, sql: str, params: dict[str, Any]) -> list[Any]:
+        """``lock`` takes a row lock; the queued checks and then ``sql`` follow it in
+        the same round trip. Under read committed each statement of the string
+        takes its snapshot when it starts, so they read what the lock protects."""
+        self.check_open()
+        prelude = self._take_prelude()
+        statements = [p for p in (prelude, lock, *self._checks, sql) if p]
+        self._checks.clear()
+        self._locked = True
+        return self.fetch(";\n".join(statements), params, locks=True)
+
     @contextmanager
     def _disconnects_invalidate_the_pool(self) -> Iterator[None]:
         """SQLAlchemy never sees the errors of the driver's own cursor, so do what it

@@ -30,7 +30,7 @@ from datm.adapters.postgres.records import (
 )
 from datm.adapters.postgres.transaction import Transaction
 from datm.domain.artist import Artist
-from datm.domain.errors import UnknownArtist
+from datm.domain.errors import UnknownArtist, UnknownPlayer
 from datm.domain.player import Player
 from datm.ports.market import MarketGate
 from datm.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -64,20 +64,36 @@ class PostgresUnitOfWork(UnitOfWork):
         self.market = PostgresMarketGate(tx)
 
     def lock_for_trade(self, player: str, mbid: str) -> tuple[Player, Artist]:
-        """Two round trips: the player's row, then the artist's row together with
-        the player's holdings, read after the player's lock was granted."""
+        """One round trip: the player's row lock, then the artist's together with
+        the player's row, holdings and trophies, read after that lock was granted."""
         pending = self._tx.pending
         if player in pending.players or mbid in pending.artists:
             return super().lock_for_trade(player, mbid)
-        locked = self._players.lock_row(player)
-        rows = self._tx.fetch(
-            hot_sql.LOCK_ARTIST_WITH_EXTRAS, {"mbid": mbid, "player": player}, locks=True
+        self._tx.begin()
+        params = {"mbid": mbid, "player": player}
+        rows = self._tx.fetch_after_lock(
+            hot_sql.LOCK_PLAYER_ONLY, hot_sql.LOCK_ARTIST_READ_PLAYER, params
         )
         if not rows:
+            if not self._tx.fetch(hot_sql.PLAYER_EXISTS, params)[0][0]:
+                raise UnknownPlayer(player)
             raise UnknownArtist(mbid)
         row = rows[0]
         artist = self._artists.track(hot_sql.artist_from_row(row))
+        locked = hot_sql.player_from_row(row[13:])
         return self._players.track(locked, row[10], row[11], row[12]), artist
+
+    def read_for_quote(self, player: str, mbid: str) -> tuple[Player, Artist | None]:
+        pending = self._tx.pending
+        if player in pending.players or mbid in pending.artists:
+            return super().read_for_quote(player, mbid)
+        rows = self._tx.fetch(hot_sql.FIND_PLAYER_AND_ARTIST, {"player": player, "mbid": mbid})
+        if not rows:
+            raise UnknownPlayer(player)
+        row = rows[0]
+        found = hot_sql.attach_extras(hot_sql.player_from_row(row), row[10], row[11])
+        artist = hot_sql.artist_from_row(row[12:]) if row[12] is not None else None
+        return found, artist
 
     def commit(self) -> None:
         tx = self._tx
