@@ -147,9 +147,6 @@ VIOLATIONS = {
     "a quote traded twice": """
         SELECT quote_id FROM trades WHERE quote_id <> '' GROUP BY quote_id
         HAVING COUNT(*) > 1""",
-    "a used quote without its trade, or a trade without its used quote": """
-        SELECT t.quote_id, u.id FROM (SELECT quote_id FROM trades WHERE quote_id <> '') t
-        FULL JOIN used_quotes u ON u.id = t.quote_id WHERE t.quote_id IS NULL OR u.id IS NULL""",
 }
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text
 
 from datm.adapters.postgres import hot_sql
 from datm.adapters.postgres.players import artists_in
+from datm.adapters.postgres.prepared import Prepared
 from datm.adapters.postgres.tables import artists
 from datm.adapters.postgres.transaction import Transaction, Writes
 from datm.domain.artist import Artist
@@ -126,8 +127,9 @@ INSERT_ARTIST = (
     " %(price)s, %(max_shares)s, %(holders)s, %(lcp)s, %(ll)s, %(lp)s, %(listed_on)s,"
     " %(closed)s)"
 )
-UPDATE_ARTIST = (
+UPDATE_ARTIST = Prepared(
+    "datm_update_artist",
     "UPDATE artists SET name = %(name)s, price = %(price)s, max_shares = %(max_shares)s,"
     " holders = %(holders)s, last_close_price = %(lcp)s, last_listeners = %(ll)s,"
-    " last_playcount = %(lp)s, last_closed_on = %(closed)s WHERE mbid = %(mbid)s"
+    " last_playcount = %(lp)s, last_closed_on = %(closed)s WHERE mbid = %(mbid)s",
 )

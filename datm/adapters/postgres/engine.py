@@ -16,6 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from datm.adapters.postgres.orm import start_mappers
+from datm.adapters.postgres.prepared import PREPARED, UNSURE
 from datm.domain.errors import InvalidInput
 from datm.settings import Settings
 
@@ -45,7 +46,10 @@ def make_engine(settings: Settings) -> Engine:
     lock_ms = int(settings.lock_timeout_seconds * 1000)
 
     @event.listens_for(engine, "connect")
-    def _configure(dbapi_connection: Any, _record: Any) -> None:
+    def _configure(dbapi_connection: Any, record: Any) -> None:
+        # A new connection, maybe behind an old pool record: nothing prepared yet.
+        record.info.pop(PREPARED, None)
+        record.info.pop(UNSURE, None)
         with dbapi_connection.cursor() as cursor:
             cursor.execute(f"SET TIME ZONE 'UTC'; SET lock_timeout = {lock_ms}")
 

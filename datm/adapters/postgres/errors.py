@@ -14,6 +14,7 @@ import psycopg2
 import psycopg2.errors
 from sqlalchemy import exc as sa_exc
 
+from datm.adapters.postgres.prepared import is_stale_plan
 from datm.domain.errors import (
     Conflict,
     DatmError,
@@ -65,6 +66,8 @@ def translate(error: BaseException) -> DatmError:
         code == "23505" and constraint_of(error) == "ux_trades_quote_id"
     ):
         return QuoteInvalid("already used")
+    if is_stale_plan(error):
+        return Conflict("a prepared statement outlived a schema change")  # prepared anew
     if code in RETRYABLE:
         return Conflict(f"{code} {constraint_of(error) or ''}".strip())
     if code is not None and code.startswith(UNAVAILABLE_CLASSES):

@@ -10,6 +10,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
+from datm.adapters.postgres.prepared import Prepared
 from datm.domain.artist import Artist
 from datm.domain.player import Holding, Player
 
@@ -41,33 +42,43 @@ HELD_ARTISTS_JSON = (
 )
 EXTRAS = f"{HOLDINGS_JSON}, {TROPHIES_JSON}, {HELD_ARTISTS_JSON}"
 
-FIND_PLAYER = (
+FIND_PLAYER = Prepared(
+    "datm_find_player",
     f"SELECT {PLAYER_COLUMNS}, {HOLDINGS_JSON}, {TROPHIES_JSON}, NULL"
-    " FROM players WHERE name = %(player)s"
+    " FROM players WHERE name = %(player)s",
 )
-LOCK_PLAYER = f"SELECT {PLAYER_COLUMNS} FROM players WHERE name = %(player)s FOR UPDATE"
-PLAYER_EXTRAS = f"SELECT {EXTRAS}"
-FIND_ARTIST = f"SELECT {ARTIST_COLUMNS} FROM artists WHERE mbid = %(mbid)s"
-LOCK_ARTIST = f"{FIND_ARTIST} FOR UPDATE"
+LOCK_PLAYER = Prepared(
+    "datm_lock_player",
+    f"SELECT {PLAYER_COLUMNS} FROM players WHERE name = %(player)s FOR UPDATE",
+)
+PLAYER_EXTRAS = Prepared("datm_player_extras", f"SELECT {EXTRAS}")
+_FIND_ARTIST = f"SELECT {ARTIST_COLUMNS} FROM artists WHERE mbid = %(mbid)s"
+FIND_ARTIST = Prepared("datm_find_artist", _FIND_ARTIST)
+LOCK_ARTIST = Prepared("datm_lock_artist", f"{_FIND_ARTIST} FOR UPDATE")
 # A trade's locks in one round trip: the player's row, then (a statement whose
 # snapshot is taken after that lock was granted) the artist's row with the
 # player's row, holdings, trophies and held artists. Players before artists, as
 # every writer locks them. No row: the player or the artist is unknown.
-LOCK_PLAYER_ONLY = "SELECT 1 FROM players WHERE name = %(player)s FOR UPDATE"
-LOCK_ARTIST_READ_PLAYER = (
+LOCK_PLAYER_ONLY = Prepared(
+    "datm_lock_player_only", "SELECT 1 FROM players WHERE name = %(player)s FOR UPDATE"
+)
+LOCK_ARTIST_READ_PLAYER = Prepared(
+    "datm_lock_artist_read_player",
     f"SELECT {_prefixed('a', ARTIST_COLUMNS)}, {EXTRAS}, {_prefixed('p', PLAYER_COLUMNS)}"
     " FROM artists a, players p WHERE a.mbid = %(mbid)s AND p.name = %(player)s"
-    " FOR UPDATE OF a"
+    " FOR UPDATE OF a",
 )
 # What a quote reads: the player as ``FIND_PLAYER`` and the artist, if listed.
-FIND_PLAYER_AND_ARTIST = (
+FIND_PLAYER_AND_ARTIST = Prepared(
+    "datm_find_player_and_artist",
     f"SELECT {_prefixed('p', PLAYER_COLUMNS)}, {HOLDINGS_JSON}, {TROPHIES_JSON},"
     f" {_prefixed('a', ARTIST_COLUMNS)} FROM players p LEFT JOIN artists a"
-    " ON a.mbid = %(mbid)s WHERE p.name = %(player)s"
+    " ON a.mbid = %(mbid)s WHERE p.name = %(player)s",
 )
 PLAYER_EXISTS = "SELECT EXISTS (SELECT 1 FROM players WHERE name = %(player)s)"
-FIND_SESSION = (
-    "SELECT key_hash, player, lastfm_key, created_at FROM sessions WHERE key_hash = %(key)s"
+FIND_SESSION = Prepared(
+    "datm_find_session",
+    "SELECT key_hash, player, lastfm_key, created_at FROM sessions WHERE key_hash = %(key)s",
 )
 
 

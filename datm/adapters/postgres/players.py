@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 
 from datm.adapters.postgres import hot_sql
+from datm.adapters.postgres.prepared import Prepared
 from datm.adapters.postgres.tables import holdings, players, trophies
-from datm.adapters.postgres.transaction import TrackedPlayer, Transaction
+from datm.adapters.postgres.transaction import TrackedPlayer, Transaction, Writes
 from datm.domain.artist import Artist
 from datm.domain.errors import ProgrammingError, UnknownPlayer
 from datm.domain.periods import Period
@@ -136,10 +137,10 @@ class PostgresPlayerRepository(PlayerRepository):
         ]
 
 
-def player_writes(tx: Transaction) -> list[tuple[str, dict[str, Any]]]:
+def player_writes(tx: Transaction) -> Writes:
     """Statements for tracked, new and deleted players, in foreign-key order."""
-    inserts: list[tuple[str, dict[str, Any]]] = []
-    updates: list[tuple[str, dict[str, Any]]] = []
+    inserts: Writes = []
+    updates: Writes = []
     for name, tracked in sorted(tx.pending.players.items()):
         p = tracked.player
         row = {
@@ -173,7 +174,7 @@ def player_writes(tx: Transaction) -> list[tuple[str, dict[str, Any]]]:
     return inserts + updates
 
 
-def deleted_player_writes(tx: Transaction) -> list[tuple[str, dict[str, Any]]]:
+def deleted_player_writes(tx: Transaction) -> Writes:
     return [(DELETE_PLAYER, {"name": n}) for n in sorted(tx.pending.deleted_players)]
 
 
@@ -186,17 +187,22 @@ INSERT_PLAYER = (
     " points_daily, points_weekly, points_monthly, points_day) VALUES (%(name)s, %(league)s,"
     " %(money)s, %(created_at)s, %(trades_made)s, %(pat)s, %(pd)s, %(pw)s, %(pm)s, %(pday)s)"
 )
-UPDATE_PLAYER = (
+UPDATE_PLAYER = Prepared(
+    "datm_update_player",
     "UPDATE players SET league = %(league)s, money = %(money)s, trades_made = %(trades_made)s,"
     " points_all_time = %(pat)s, points_daily = %(pd)s, points_weekly = %(pw)s,"
-    " points_monthly = %(pm)s, points_day = %(pday)s WHERE name = %(name)s"
+    " points_monthly = %(pm)s, points_day = %(pday)s WHERE name = %(name)s",
 )
-DELETE_HOLDING = "DELETE FROM holdings WHERE player = %(player)s AND mbid = %(mbid)s"
-INSERT_HOLDING = (
+DELETE_HOLDING = Prepared(
+    "datm_delete_holding", "DELETE FROM holdings WHERE player = %(player)s AND mbid = %(mbid)s"
+)
+INSERT_HOLDING = Prepared(
+    "datm_insert_holding",
     "INSERT INTO holdings (player, mbid, price_paid, since)"
-    " VALUES (%(player)s, %(mbid)s, %(paid)s, %(since)s)"
+    " VALUES (%(player)s, %(mbid)s, %(paid)s, %(since)s)",
 )
-INSERT_TROPHY = (
-    "INSERT INTO trophies (player, uid, awarded_at) VALUES (%(player)s, %(uid)s, %(at)s)"
+INSERT_TROPHY = Prepared(
+    "datm_insert_trophy",
+    "INSERT INTO trophies (player, uid, awarded_at) VALUES (%(player)s, %(uid)s, %(at)s)",
 )
 DELETE_PLAYER = "DELETE FROM players WHERE name = %(name)s"

@@ -10,6 +10,7 @@ from sqlalchemy import Row, cast, func, select
 from sqlalchemy.types import Date
 
 from datm.adapters.postgres.hot_sql import FIND_SESSION
+from datm.adapters.postgres.prepared import Prepared
 from datm.adapters.postgres.tables import (
     closes,
     history,
@@ -36,6 +37,16 @@ from datm.ports.repositories import (
     UsedQuoteRepository,
 )
 
+INSERT_TRADE = Prepared(
+    "datm_insert_trade",
+    "INSERT INTO trades (player, mbid, side, price, at, quote_id)"
+    " VALUES (%(player)s, %(mbid)s, %(side)s, %(price)s, %(at)s, %(quote_id)s)",
+)
+INSERT_LEDGER = Prepared(
+    "datm_insert_ledger",
+    "INSERT INTO ledger (player, amount, kind, at, reference)"
+    " VALUES (%(player)s, %(amount)s, %(kind)s, %(at)s, %(reference)s)",
+)
 _QUOTE_ID = re.compile(r"^[0-9a-f]{1,64}$")  # our own ids; safe to inline in SQL
 
 
@@ -49,8 +60,7 @@ class PostgresTradeRepository(TradeRepository):
 
     def add(self, trade: Trade) -> None:
         self._tx.write(
-            "INSERT INTO trades (player, mbid, side, price, at, quote_id)"
-            " VALUES (%(player)s, %(mbid)s, %(side)s, %(price)s, %(at)s, %(quote_id)s)",
+            INSERT_TRADE,
             {
                 "player": trade.player,
                 "mbid": trade.mbid,
@@ -99,8 +109,7 @@ class PostgresLedgerRepository(LedgerRepository):
 
     def add(self, entry: LedgerEntry) -> None:
         self._tx.write(
-            "INSERT INTO ledger (player, amount, kind, at, reference)"
-            " VALUES (%(player)s, %(amount)s, %(kind)s, %(at)s, %(reference)s)",
+            INSERT_LEDGER,
             {
                 "player": entry.player,
                 "amount": entry.amount,

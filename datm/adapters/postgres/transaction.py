@@ -20,12 +20,13 @@ from sqlalchemy.orm import Session
 
 from datm.adapters.postgres.engine import PRELUDE
 from datm.adapters.postgres.errors import translated
+from datm.adapters.postgres.prepared import Prepared, Preparer, Statement
 from datm.domain.artist import Artist
 from datm.domain.errors import ProgrammingError
 from datm.domain.player import Holding, Player
 
 T = TypeVar("T")
-Writes = list[tuple[str, dict[str, Any]]]
+Writes = list[tuple[Statement, dict[str, Any]]]
 
 MARKET_LOCK_KEY = 0x6461746D  # "datm": the advisory lock of the market
 MARKET_GATE = f"SELECT datm_require_market_open({MARKET_LOCK_KEY})"  # raises DM001
@@ -45,7 +46,7 @@ class Pending:
     deleted_players: set[str] = field(default_factory=set)
     artists: dict[str, Artist] = field(default_factory=dict)
     new_artists: set[str] = field(default_factory=set)
-    writes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    writes: Writes = field(default_factory=list)
 
 
 class Transaction:
@@ -102,32 +103,42 @@ class Transaction:
         self._prelude.clear()
         return prelude
 
-    def fetch(self, sql: str, params: dict[str, Any], locks: bool = False) -> list[Any]:
-        """Rows of a hand-written statement, run on the driver's cursor: the trade's
-        hot path, where SQLAlchemy's statement building would cost more CPU than
-        the database spends on the statement."""
+    def fetch(
+        self, sql: Statement | Sequence[Statement], params: dict[str, Any], locks: bool = False
+    ) -> list[Any]:
+        """Rows of hand-written statements (the last one's), run on the driver's
+        cursor: the trade's hot path, where SQLAlchemy's statement building would
+        cost more CPU than the database spends on the statement."""
         self.check_open()
+        statements = [sql] if isinstance(sql, str | Prepared) else list(sql)
         prelude = self._take_prelude()
-        with translated(), self._disconnects_invalidate_the_pool():
+        preparer = self._preparer()
+        body = [preparer.text(s) for s in statements]
+        text = ";\n".join([*preparer.front(), *([prelude] if prelude else []), *body])
+        with translated(), self._disconnects_invalidate_the_pool(), preparer.outcome():
             if self._cursor is None:
                 dbapi = self.conn.connection.dbapi_connection
                 assert dbapi is not None
                 self._cursor = dbapi.cursor()
-            self._cursor.execute(f"{prelude};\n{sql}" if prelude else sql, params)
+            self._cursor.execute(text, params)
             rows: list[Any] = self._cursor.fetchall()
         self._locked = self._locked or locks
         return rows
 
-    def fetch_after_lock(self, lock: str, sql: str, params: dict[str, Any]) -> list[Any]:
+    def _preparer(self) -> Preparer:
+        return Preparer(self.conn.connection.info)
+
+    def fetch_after_lock(
+        self, lock: Statement, sql: Statement, params: dict[str, Any]
+    ) -> list[Any]:
         """``lock`` takes a row lock; the queued checks and then ``sql`` follow it in
         the same round trip. Under read committed each statement of the string
         takes its snapshot when it starts, so they read what the lock protects."""
         self.check_open()
-        prelude = self._take_prelude()
-        statements = [p for p in (prelude, lock, *self._checks, sql) if p]
+        statements: list[Statement] = [lock, *self._checks, sql]
         self._checks.clear()
         self._locked = True
-        return self.fetch(";\n".join(statements), params, locks=True)
+        return self.fetch(statements, params, locks=True)
 
     @contextmanager
     def _disconnects_invalidate_the_pool(self) -> Iterator[None]:
@@ -177,11 +188,11 @@ class Transaction:
             self.session.expunge(obj)
         return result
 
-    def write(self, sql: str, params: dict[str, Any]) -> None:
+    def write(self, sql: Statement, params: dict[str, Any]) -> None:
         self.check_open()
         self.pending.writes.append((sql, params))
 
-    def flush_and_commit(self, writes: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    def flush_and_commit(self, writes: Sequence[tuple[Statement, dict[str, Any]]]) -> None:
         """Send what is queued, every write and COMMIT as one string."""
         self.check_open()
         if writes:
@@ -192,13 +203,15 @@ class Transaction:
             return
         dbapi = self.conn.connection.dbapi_connection
         assert dbapi is not None
+        preparer = self._preparer()
         with (
             translated(),
             self._disconnects_invalidate_the_pool(),
+            preparer.outcome(),
             closing(dbapi.cursor()) as cursor,
         ):
-            parts = [p.encode() for p in self._prelude]
-            parts += [cursor.mogrify(sql, params) for sql, params in writes]
+            body = [cursor.mogrify(preparer.text(sql), params) for sql, params in writes]
+            parts = [p.encode() for p in (*preparer.front(), *self._prelude)] + body
             if self._begun:
                 parts.append(b"COMMIT")
             self._prelude.clear()

@@ -15,6 +15,7 @@ from datm.adapters.postgres import hot_sql
 from datm.adapters.postgres.artists import PostgresArtistRepository, artist_writes
 from datm.adapters.postgres.errors import translated
 from datm.adapters.postgres.players import (
+    INSERT_PLAYER,
     PostgresPlayerRepository,
     deleted_player_writes,
     player_writes,
@@ -98,7 +99,7 @@ class PostgresUnitOfWork(UnitOfWork):
     def commit(self) -> None:
         tx = self._tx
         player_rows = player_writes(tx)
-        new_players = [w for w in player_rows if w[0].startswith("INSERT INTO players")]
+        new_players = [w for w in player_rows if w[0] is INSERT_PLAYER]
         player_changes = player_rows[len(new_players) :]
         artist_inserts, artist_updates = artist_writes(tx)
         writes = [
