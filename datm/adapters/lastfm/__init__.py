@@ -1,0 +1,1 @@
+"""last.fm through pylast, and the cache in front of it (``caching``)."""
