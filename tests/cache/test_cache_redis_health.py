@@ -1,0 +1,43 @@
+"""``RedisHealth``: after a failure Redis is left alone for a doubling back-off."""
+
+from __future__ import annotations
+
+from datm.adapters.redis.client import RedisHealth
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_failure_closes_redis_for_the_back_off_then_one_try_is_allowed() -> None:
+    ticks = Ticks()
+    health = RedisHealth(first_backoff=1.0, max_backoff=4.0, monotonic=ticks)
+    assert health.available() and not health.down
+    health.failed(ConnectionError("refused"))
+    assert not health.available() and health.down
+    ticks.now += 0.99
+    assert not health.available()
+    ticks.now += 0.01
+    assert health.available() and health.down
+
+
+def test_the_back_off_doubles_up_to_its_cap_and_a_success_resets_it() -> None:
+    ticks = Ticks()
+    health = RedisHealth(first_backoff=1.0, max_backoff=4.0, monotonic=ticks)
+    waits = []
+    for _ in range(5):
+        health.failed(TimeoutError())
+        start = ticks.now
+        while not health.available():
+            ticks.now += 0.5
+        waits.append(ticks.now - start)
+    assert waits == [1.0, 2.0, 4.0, 4.0, 4.0]
+    health.succeeded()
+    assert health.available() and not health.down
+    health.failed(TimeoutError())
+    ticks.now += 1.0
+    assert health.available()
