@@ -1,0 +1,2 @@
+"""Rate limiters of outgoing last.fm requests: in-process here (``window``); the
+one shared by every process is ``datm.adapters.redis.rate_limit``."""
