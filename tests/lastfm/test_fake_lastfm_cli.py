@@ -1,0 +1,80 @@
+"""``datm fake-lastfm``: starts, serves over TLS with the CA it wrote, and stops."""
+
+from __future__ import annotations
+
+import http.client
+import re
+import signal
+import ssl
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+from lastfm_http import TIMEOUT_SECONDS
+from recorded_lastfm import RECORDINGS, interactions
+
+DATM = Path(sys.executable).with_name("datm")
+STARTUP_SECONDS = 30
+
+
+def get_over_tls(port: int, ca_file: Path, path: str) -> tuple[int, str]:
+    context = ssl.create_default_context(cafile=str(ca_file))
+    connection = http.client.HTTPSConnection(
+        "127.0.0.1", port, context=context, timeout=TIMEOUT_SECONDS
+    )
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read().decode("utf-8")
+    finally:
+        connection.close()
+
+
+def test_datm_fake_lastfm_serves_a_recording_over_tls_and_stops_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    ca_file = tmp_path / "ca" / "fake-lastfm.pem"
+    options = ["--port", "0", "--ca-out", str(ca_file), "--api-key", "k1", "--api-secret", "s1"]
+    server = subprocess.Popen(
+        [str(DATM), "fake-lastfm", "--recordings", str(RECORDINGS), *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watchdog = threading.Timer(STARTUP_SECONDS, server.kill)  # bounds the readline below
+    watchdog.start()
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()
+        watchdog.cancel()
+        found = re.search(r"fake last\.fm at (https://\S+)", first)
+        assert found, f"no address in {first!r}"
+        url = urlsplit(found.group(1))
+        assert url.path == "/2.0/" and url.hostname == "127.0.0.1" and url.port
+        query = urlencode({"method": "chart.getTopArtists", "limit": "1", "api_key": "k1"})
+
+        status, body = get_over_tls(url.port, ca_file, f"/2.0/?{query}")
+
+        recorded = interactions("chart.getTopArtists-limit1.yaml")[0]["response"]["body"]
+        assert status == 200
+        assert body == recorded["string"]
+    finally:
+        watchdog.cancel()
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=STARTUP_SECONDS)
+    assert server.returncode == 0, err
+    assert "stopped" in out
+
+
+def test_datm_fake_lastfm_refuses_a_missing_recordings_directory(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(DATM), "fake-lastfm", "--recordings", str(tmp_path / "none"), "--ca-out", "x.pem"],
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_SECONDS,
+    )
+
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr
