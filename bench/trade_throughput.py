@@ -2,13 +2,18 @@
 
     python bench/trade_throughput.py [--url URL] [--seconds 20]
 
-Two comparisons, each printed with its ratio:
+Two comparisons, each printed with its ratios:
   spread: pgbench tpcb-like (-c 16, scale 10) vs datm with 16 clients (4 processes
-          x 4 threads, one player each) trading over 2,000 artists;
+          x 4 threads) trading over 2,000 artists;
   hot:    pgbench at scale 1 vs datm with every client trading one artist.
-A datm trade is one quote plus its buy or sell (TradingService), the way the api
-runs it; trades/s counts executed buys and sells. Artists are seeded by SQL with
-a low price and many shares, so that no trade is refused for money or shares.
+datm is measured two ways, both counting executed buys and sells per second:
+  execute: buy/sell executions alone (TradingService.buy and sell), from quotes
+           each client obtained just before the timed phase (the api serves quotes
+           and executions as separate requests);
+  cycle:   a quote and its execution back to back, timed together: what one api
+           client asking for a price and then trading gets.
+Artists are seeded by SQL with price 100 and 1,000 shares, so that no trade is
+refused for money or shares.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -124,16 +130,23 @@ def _seed(url: str, players: int) -> tuple[list[str], list[str]]:
     return keys, mbids
 
 
-def _worker(
-    url: str, keys: list[str], mbids: list[str], start: float, stop: float, out: mp.Queue
-) -> None:  # type: ignore[type-arg]
-    from datm.domain.errors import DatmError
+def _trading(url: str, pool: int, validity: float) -> Any:
     from datm.services.trading import TradingService
     from datm.settings import Settings
     from datm.wiring import create_injector
 
-    settings = Settings(database_url=url, quote_secret=SECRET, pool_size=len(keys))
-    trading = create_injector(settings, wiring="postgres").get(TradingService)
+    settings = Settings(
+        database_url=url, quote_secret=SECRET, pool_size=pool, quote_validity_seconds=validity
+    )
+    return create_injector(settings, wiring="postgres").get(TradingService)
+
+
+def _cycle_worker(
+    url: str, keys: list[str], mbids: list[str], start: float, stop: float, out: mp.Queue
+) -> None:  # type: ignore[type-arg]
+    from datm.domain.errors import DatmError
+
+    trading = _trading(url, len(keys), 15.0)
     counts: Counter[str] = Counter()
     lock = threading.Lock()
 
@@ -163,7 +176,62 @@ def _worker(
     out.put(dict(counts))
 
 
-def datm_run(url: str, processes: int, threads: int, seconds: int, hot: bool) -> Result:
+def _execute_worker(
+    url: str,
+    keys: list[list[str]],
+    mbids: list[str],
+    rounds: int,
+    per_player: int,
+    barrier: Any,
+    out: mp.Queue,  # type: ignore[type-arg]
+) -> None:
+    """Each thread owns several players: per round it quotes buys (untimed), waits
+    for every thread, executes them (timed), then the same for the sells."""
+    from datm.domain.errors import DatmError
+
+    trading = _trading(url, len(keys), 3600.0)
+    results: list[tuple[int, str, float, float, Counter[str]]] = []
+    lock = threading.Lock()
+
+    def run(players: list[str], seed: int) -> None:
+        rng = random.Random(seed)
+        for round_ in range(rounds):
+            held: list[tuple[str, str]] = []
+            for side in ("buy", "sell"):
+                if side == "buy":
+                    wanted = [(k, m) for k in players for m in rng.sample(mbids, per_player)]
+                else:
+                    wanted = held
+                tokens = []
+                for key, mbid in wanted:
+                    with suppress(DatmError):  # refused quotes are not executed
+                        tokens.append((key, mbid, trading.quote(key, mbid, side).token))
+                execute = trading.buy if side == "buy" else trading.sell
+                local: Counter[str] = Counter()
+                barrier.wait()
+                began = time.perf_counter()
+                for key, mbid, token in tokens:
+                    try:
+                        execute(key, token)
+                        local["trades"] += 1
+                        if side == "buy":
+                            held.append((key, mbid))
+                    except DatmError as error:
+                        local[error.code] += 1
+                ended = time.perf_counter()
+                with lock:
+                    results.append((round_, side, began, ended, local))
+                barrier.wait()
+
+    threads = [threading.Thread(target=run, args=(k, i)) for i, k in enumerate(keys)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    out.put(results)
+
+
+def datm_cycle(url: str, processes: int, threads: int, seconds: int, hot: bool) -> Result:
     with database(url, "datm_bench") as db:
         keys, mbids = _seed(db, processes * threads)
         chosen = mbids[:1] if hot else mbids
@@ -173,7 +241,7 @@ def datm_run(url: str, processes: int, threads: int, seconds: int, hot: bool) ->
         stop = start + seconds
         workers = [
             ctx.Process(
-                target=_worker,
+                target=_cycle_worker,
                 args=(db, keys[p * threads : (p + 1) * threads], chosen, start, stop, out),
             )
             for p in range(processes)
@@ -187,6 +255,50 @@ def datm_run(url: str, processes: int, threads: int, seconds: int, hot: bool) ->
             worker.join(timeout=30)
         trades = totals.pop("trades", 0)
         return Result(trades, float(seconds), dict(totals))
+
+
+def datm_execute(url: str, processes: int, threads: int, seconds: int, hot: bool) -> Result:
+    """Rounds of quoted buys then sells; the rate is executions over the timed
+    phases, each phase from the first thread's start to the last thread's end."""
+    clients = processes * threads
+    per_client, per_player = (60, 1) if hot else (10, 8)  # hot: 960 players <= 1,000 shares
+    rounds = max(1, seconds // (2 if hot else 4))
+    with database(url, "datm_bench") as db:
+        keys, mbids = _seed(db, clients * per_client)
+        chosen = mbids[:1] if hot else mbids
+        ctx = mp.get_context("spawn")
+        out = ctx.Queue()
+        barrier = ctx.Barrier(clients)
+        owned = [keys[c * per_client : (c + 1) * per_client] for c in range(clients)]
+        workers = [
+            ctx.Process(
+                target=_execute_worker,
+                args=(
+                    db,
+                    owned[p * threads : (p + 1) * threads],
+                    chosen,
+                    rounds,
+                    per_player,
+                    barrier,
+                    out,
+                ),
+            )
+            for p in range(processes)
+        ]
+        for worker in workers:
+            worker.start()
+        phases: dict[tuple[int, str], list[float]] = {}
+        totals: Counter[str] = Counter()
+        for _ in workers:
+            for round_, side, began, ended, counts in out.get(timeout=600):
+                span = phases.setdefault((round_, side), [began, ended])
+                span[0], span[1] = min(span[0], began), max(span[1], ended)
+                totals.update(counts)
+        for worker in workers:
+            worker.join(timeout=30)
+        trades = totals.pop("trades", 0)
+        timed = sum(end - begin for begin, end in phases.values())
+        return Result(trades, timed, dict(totals))
 
 
 def main() -> None:
@@ -203,21 +315,24 @@ def main() -> None:
         ("one hot artist", 1, True),
     ):
         tps = pgbench(args.url, scale, clients, args.seconds)
-        result = datm_run(args.url, args.processes, args.threads, args.seconds, hot)
-        rows.append((label, scale, tps, result))
+        executed = datm_execute(args.url, args.processes, args.threads, args.seconds, hot)
+        cycled = datm_cycle(args.url, args.processes, args.threads, args.seconds, hot)
+        rows.append((label, scale, tps, executed, cycled))
         print(
             f"{label}: pgbench (scale {scale}, -c {clients}) {tps:,.0f} tps; "
-            f"datm {result.rate:,.0f} trades/s; ratio {result.rate / tps:.2f}x; "
-            f"refused: {result.errors or 'none'}",
+            f"datm execute {executed.rate:,.0f} trades/s ({executed.rate / tps:.2f}x, "
+            f"{executed.trades:,} in {executed.seconds:.1f} s, refused: "
+            f"{executed.errors or 'none'}); datm quote+execute {cycled.rate:,.0f} trades/s "
+            f"({cycled.rate / tps:.2f}x, refused: {cycled.errors or 'none'})",
             flush=True,
         )
     print()
-    print("| workload | pgbench tps | datm trades/s | ratio |")
-    print("|---|---|---|---|")
-    for label, scale, tps, result in rows:
+    print("| workload | pgbench tps | datm execute | ratio | datm quote+execute | ratio |")
+    print("|---|---|---|---|---|---|")
+    for label, scale, tps, executed, cycled in rows:
         print(
-            f"| {label} (pgbench scale {scale}) | {tps:,.0f} | {result.rate:,.0f} "
-            f"| {result.rate / tps:.2f}x |"
+            f"| {label} (pgbench scale {scale}) | {tps:,.0f} | {executed.rate:,.0f} "
+            f"| {executed.rate / tps:.2f}x | {cycled.rate:,.0f} | {cycled.rate / tps:.2f}x |"
         )
 
 

@@ -78,6 +78,11 @@ class ArtistRepository(ABC):
     def find_many(self, mbids: Sequence[str]) -> dict[str, Artist]:
         """The listed artists among ``mbids`` (not locked), by MBID."""
 
+    def prices(self, mbids: Sequence[str]) -> dict[str, int]:
+        """Current prices of the listed artists among ``mbids`` (not locked): what a
+        net worth needs, which a backend may have read with the player."""
+        return {mbid: artist.price for mbid, artist in self.find_many(mbids).items()}
+
     @abstractmethod
     def add(self, artist: Artist) -> None:
         """List a new artist; a concurrent listing of the same MBID is a ``Conflict``."""

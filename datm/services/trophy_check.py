@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from datm.domain import trophies
+from datm.domain import pricing, trophies
 from datm.domain.artist import Artist
 from datm.domain.player import Player
 from datm.ports.unit_of_work import UnitOfWork
@@ -13,9 +13,9 @@ from datm.ports.unit_of_work import UnitOfWork
 
 def net_worth(uow: UnitOfWork, player: Player, fresh: Iterable[Artist] = ()) -> int:
     """Money plus sell prices; ``fresh`` are artists this unit of work has changed."""
-    held = uow.artists.find_many(sorted(player.holdings))
-    held.update({a.mbid: a for a in fresh if a.mbid in player.holdings})
-    return trophies.net_worth(player.money, [a.sell_price for a in held.values()])
+    prices = uow.artists.prices(sorted(player.holdings))
+    prices.update({a.mbid: a.price for a in fresh if a.mbid in player.holdings})
+    return trophies.net_worth(player.money, [pricing.sell_price(p) for p in prices.values()])
 
 
 def award_trophies(

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from datm.adapters.postgres import hot_sql
-from datm.adapters.postgres.players import artists_in
 from datm.adapters.postgres.prepared import Prepared
 from datm.adapters.postgres.tables import artists
 from datm.adapters.postgres.transaction import Transaction, Writes
@@ -60,14 +59,25 @@ class PostgresArtistRepository(ArtistRepository):
         return artist
 
     def find_many(self, mbids: Sequence[str]) -> dict[str, Artist]:
-        # Held artists were read with their player: no second round trip.
         pending = self._tx.pending.artists
         found = {m: hot_sql.artist_copy(pending[m]) for m in mbids if m in pending}
-        found.update({m: a for m, a in artists_in(self._tx, mbids).items() if m not in found})
         missing = [m for m in mbids if m not in found]
         if missing:
             for artist in self._read(select(Artist).where(artists.c.mbid.in_(missing))):
                 found[artist.mbid] = artist
+        return found
+
+    def prices(self, mbids: Sequence[str]) -> dict[str, int]:
+        # A locked player's artists were priced with the lock: no round trip.
+        pending, held = self._tx.pending.artists, self._tx.held_prices
+        found = {
+            m: pending[m].price if m in pending else held[m]
+            for m in mbids
+            if m in pending or m in held
+        }
+        missing = [m for m in mbids if m not in found]
+        if missing:
+            found.update({m: a.price for m, a in self.find_many(missing).items()})
         return found
 
     def add(self, artist: Artist) -> None:

@@ -7,7 +7,7 @@ holdings and trophies) is read by a statement issued after the lock is held.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from datm.adapters.postgres.prepared import Prepared
@@ -36,11 +36,11 @@ TROPHIES_JSON = (
     "(SELECT json_agg(json_build_array(t.uid, t.awarded_at)) FROM trophies t"
     " WHERE t.player = %(player)s)"
 )
-HELD_ARTISTS_JSON = (
-    "(SELECT json_agg(row_to_json(a)) FROM artists a JOIN holdings h ON h.mbid = a.mbid"
-    " WHERE h.player = %(player)s)"
+HELD_PRICES_JSON = (
+    "(SELECT json_agg(json_build_array(a.mbid, a.price)) FROM artists a"
+    " JOIN holdings h ON h.mbid = a.mbid WHERE h.player = %(player)s)"
 )
-EXTRAS = f"{HOLDINGS_JSON}, {TROPHIES_JSON}, {HELD_ARTISTS_JSON}"
+EXTRAS = f"{HOLDINGS_JSON}, {TROPHIES_JSON}, {HELD_PRICES_JSON}"
 
 FIND_PLAYER = Prepared(
     "datm_find_player",
@@ -147,19 +147,5 @@ def attach_extras(player: Player, held: Any, awarded: Any) -> Player:
     return player
 
 
-def held_artists(raw: Any) -> list[Artist]:
-    return [
-        Artist(
-            mbid=d["mbid"],
-            name=d["name"],
-            price=d["price"],
-            max_shares=d["max_shares"],
-            holders=d["holders"],
-            last_close_price=d["last_close_price"],
-            last_listeners=d["last_listeners"],
-            last_playcount=d["last_playcount"],
-            listed_on=date.fromisoformat(d["listed_on"]),
-            last_closed_on=date.fromisoformat(d["last_closed_on"]) if d["last_closed_on"] else None,
-        )
-        for d in _decode(raw)
-    ]
+def held_prices(raw: Any) -> dict[str, int]:
+    return {mbid: int(price) for mbid, price in _decode(raw)}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -12,7 +11,6 @@ from datm.adapters.postgres import hot_sql
 from datm.adapters.postgres.prepared import Prepared
 from datm.adapters.postgres.tables import holdings, players, trophies
 from datm.adapters.postgres.transaction import TrackedPlayer, Transaction, Writes
-from datm.domain.artist import Artist
 from datm.domain.errors import ProgrammingError, UnknownPlayer
 from datm.domain.periods import Period
 from datm.domain.player import Player, period_points
@@ -65,11 +63,10 @@ class PostgresPlayerRepository(PlayerRepository):
             raise UnknownPlayer(name)
         return hot_sql.player_from_row(rows[0])
 
-    def track(self, player: Player, held: Any, awarded: Any, artists_held: Any) -> Player:
+    def track(self, player: Player, held: Any, awarded: Any, prices_held: Any) -> Player:
         """Attach what the lock protects, read after it was granted, and track it."""
         hot_sql.attach_extras(player, held, awarded)
-        for artist in hot_sql.held_artists(artists_held):
-            self._tx.artist_cache[artist.mbid] = artist
+        self._tx.held_prices.update(hot_sql.held_prices(prices_held))
         self._tx.pending.players[player.name] = TrackedPlayer(
             player, dict(player.holdings), dict(player.trophies)
         )
@@ -176,10 +173,6 @@ def player_writes(tx: Transaction) -> Writes:
 
 def deleted_player_writes(tx: Transaction) -> Writes:
     return [(DELETE_PLAYER, {"name": n}) for n in sorted(tx.pending.deleted_players)]
-
-
-def artists_in(tx: Transaction, mbids: Sequence[str]) -> dict[str, Artist]:
-    return {m: tx.artist_cache[m] for m in mbids if m in tx.artist_cache}
 
 
 INSERT_PLAYER = (

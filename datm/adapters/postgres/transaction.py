@@ -55,7 +55,7 @@ class Transaction:
         self._session: Session | None = None
         self._cursor: Any = None
         self.pending = Pending()
-        self.artist_cache: dict[str, Artist] = {}
+        self.held_prices: dict[str, int] = {}  # of the locked players' artists
         self._prelude: list[str] = []
         self._begun = False
         self._want_gate = False
@@ -221,7 +221,7 @@ class Transaction:
     def forget(self) -> None:
         """Drop what the unit of work tracked (after commit or rollback)."""
         self.pending = Pending()
-        self.artist_cache.clear()
+        self.held_prices.clear()
         if self._session is not None:
             self._session.expunge_all()
 
