@@ -11,9 +11,11 @@ anything else raises ``CodecError`` and the caller treats it as a miss.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, Union
 
 from datm.domain.lastfm import (
@@ -60,55 +62,68 @@ def encode(value: object) -> Any:
     raise CodecError(f"{type(value).__name__} is not a cacheable last.fm value")
 
 
+Decoder = Callable[[Any], Any]
+
+
 def decode(hint: Any, document: Any) -> Any:
     """Build a value of type ``hint`` from ``document``, or raise ``CodecError``."""
+    return decoder(hint)(document)
+
+
+@functools.cache
+def decoder(hint: Any) -> Decoder:
+    """The decoding of ``hint``, worked out once per type: a shared-cache hit then
+    costs no type introspection."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (Union, types.UnionType):
-        return _decode_union(args, document)
+        return _union(args)
     if origin is list:
-        return [decode(args[0], item) for item in _list(document)]
+        item = decoder(args[0])
+        return lambda document: [item(x) for x in _list(document)]
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-        return tuple(decode(args[0], item) for item in _list(document))
+        item = decoder(args[0])
+        return lambda document: tuple(item(x) for x in _list(document))
     if hint in _FIELDS:
-        return _decode_dataclass(hint, document)
-    return _decode_scalar(hint, document)
+        return _dataclass(hint)
+    if hint in (bool, int, float, str):
+        return functools.partial(_scalar, hint)
+    raise CodecError(f"no decoding for {hint}")
 
 
-def _decode_union(args: tuple[Any, ...], document: Any) -> Any:
-    if document is None and type(None) in args:
-        return None
+def _union(args: tuple[Any, ...]) -> Decoder:
     options = [arg for arg in args if arg is not type(None)]
-    if len(options) != 1:
-        raise CodecError(f"no decoding for a union of {options}")
-    return decode(options[0], document)
+    if len(options) != 1 or len(args) != 2:
+        raise CodecError(f"no decoding for a union of {args}")
+    decode_value = decoder(options[0])
+    return lambda document: None if document is None else decode_value(document)
 
 
-def _decode_dataclass(cls: type, document: Any) -> Any:
-    if not isinstance(document, dict):
-        raise CodecError(f"{cls.__name__} needs an object")
-    hints = _FIELDS[cls]
-    unknown = set(document) - set(hints)
-    if unknown:
-        raise CodecError(f"{cls.__name__} has no fields {sorted(unknown)}")
-    # A missing field takes its default; one without a default fails in the constructor.
-    try:
-        return cls(**{name: decode(hints[name], value) for name, value in document.items()})
-    except TypeError as error:
-        raise CodecError(str(error)) from None
+def _dataclass(cls: type) -> Decoder:
+    fields = {name: decoder(hint) for name, hint in _FIELDS[cls].items()}
+
+    def decode_dataclass(document: Any) -> Any:
+        if not isinstance(document, dict):
+            raise CodecError(f"{cls.__name__} needs an object")
+        unknown = document.keys() - fields.keys()
+        if unknown:
+            raise CodecError(f"{cls.__name__} has no fields {sorted(unknown)}")
+        # A missing field takes its default; one without a default fails in the constructor.
+        try:
+            return cls(**{name: fields[name](value) for name, value in document.items()})
+        except TypeError as error:
+            raise CodecError(str(error)) from None
+
+    return decode_dataclass
 
 
-def _decode_scalar(hint: Any, document: Any) -> Any:
-    # bool is an int in Python: check it first, and never accept it as a number.
-    if hint is bool and isinstance(document, bool):
+def _scalar(hint: type, document: Any) -> Any:
+    # bool is an int in Python: it is only ever a bool, never a number.
+    if type(document) is hint:
         return document
-    if hint is int and isinstance(document, int) and not isinstance(document, bool):
-        return document
-    if hint is float and isinstance(document, int | float) and not isinstance(document, bool):
+    if hint is float and type(document) is int:
         return float(document)
-    if hint is str and isinstance(document, str):
-        return document
-    raise CodecError(f"expected {getattr(hint, '__name__', hint)}, got {type(document).__name__}")
+    raise CodecError(f"expected {hint.__name__}, got {type(document).__name__}")
 
 
 def _list(document: Any) -> list[Any]:
