@@ -24,12 +24,17 @@ TIMEOUT = 0.1
 
 
 def build(
-    url: str, prefix: str, ttls: CacheTtls | None = None, health: RedisHealth | None = None
+    url: str,
+    prefix: str,
+    ttls: CacheTtls | None = None,
+    health: RedisHealth | None = None,
+    lock_seconds: float = 30.0,
+    delay: float = 0.0,
 ) -> tuple[CachingLastfm, CountingLastfm, RedisHealth]:
     """One process's cache: a cold local layer over the shared one."""
     health = health or RedisHealth()
-    shared = RedisSharedCache(connect(url, TIMEOUT), health, prefix=prefix)
-    upstream = CountingLastfm()
+    shared = RedisSharedCache(connect(url, TIMEOUT), health, prefix, lock_seconds=lock_seconds)
+    upstream = CountingLastfm(delay=delay)
     return CachingLastfm(upstream, shared, ttls=ttls), upstream, health
 
 
@@ -125,6 +130,17 @@ def test_a_poisoned_key_is_a_miss_and_is_replaced(
     assert third.artist_info("Cher") == answer
     assert third_upstream.calls["artist_info"] == (0 if refilled_at_once else 1)
     assert json.loads(redis.Redis.from_url(redis_url).get(key).partition(b"|")[2])["value"]
+
+
+def test_a_call_outlasting_the_lock_still_answers_and_is_no_outage(
+    redis_url: str, prefix: str
+) -> None:
+    slow, upstream, health = build(redis_url, prefix, lock_seconds=0.1, delay=0.3)
+    answer = slow.artist_info("Cher")
+    assert not health.down
+    other, other_upstream, _ = build(redis_url, prefix)
+    assert other.artist_info("Cher") == answer
+    assert upstream.calls["artist_info"] == 1 and other_upstream.calls["artist_info"] == 0
 
 
 class Blackhole:

@@ -21,6 +21,7 @@ import redis
 from dogpile.cache import CacheRegion, make_region, register_backend
 from dogpile.cache.api import CantDeserializeException
 from dogpile.cache.backends.redis import RedisBackend
+from redis.exceptions import LockError
 
 from datm.adapters.lastfm.caching import Stamped
 from datm.adapters.redis import codec
@@ -106,6 +107,11 @@ class RedisSharedCache:
         return value
 
     def _cache_failed(self, region: CacheRegion, key: str, error: Exception) -> None:
+        if isinstance(error, LockError):
+            # The call outlasted lock_seconds and the lock expired under it: Redis
+            # is fine, another process may just have called last.fm as well.
+            log.warning("last.fm call outlasted the shared cache's lock on %r", key)
+            return
         if isinstance(error, REDIS_FAILURES):
             self._health.failed(error)
             return
