@@ -26,6 +26,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
+# libyaml's loader when PyYAML has it: 6 ms instead of 180 ms for the 150 kB of recordings
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 IGNORED = frozenset({"api_key", "api_sig", "sk", "user", "username", "format", "callback"})
 DEFAULTS: dict[str, dict[str, str]] = {
     "artist.search": {"limit": "30"},
@@ -104,7 +106,7 @@ class Recordings:
 
 
 def _interactions(path: Path) -> Iterable[tuple[Key, RecordedResponse]]:
-    cassette: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    cassette: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
     if not isinstance(cassette, dict):
         raise ValueError(f"{path.name}: not a VCR cassette")
     for interaction in cassette.get("interactions") or []:
