@@ -58,6 +58,31 @@ class ServiceError(DatmError):
     family = "service"
 
 
+class LastfmKeyRefused(ServiceError):
+    """last.fm refuses the game's own credentials: an invalid or suspended API key
+    (errors 10, 26) or a signature made with the wrong secret (13)."""
+
+    code = "lastfm_key_refused"
+
+    def __init__(self, status: int) -> None:
+        super().__init__(
+            f"last.fm refused the game's API key or secret (error {status}): "
+            "check LASTFM_API_KEY and LASTFM_API_SECRET",
+            status=status,
+        )
+
+
+class LastfmRefused(ServiceError):
+    """last.fm refuses a call outright for a reason datm has no leaf for."""
+
+    code = "lastfm_refused"
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(
+            f"last.fm refused the call (error {status}: {reason})", status=status, reason=reason
+        )
+
+
 class CapabilityError(ProgrammingError):
     """The wiring lacks what the call needs; ``missing`` names the setting.
 
@@ -146,6 +171,15 @@ class TokenRefused(AuthenticationError):
 
     def __init__(self) -> None:
         super().__init__("last.fm did not accept this login; please log in again")
+
+
+class LastfmSessionRefused(AuthenticationError):
+    """last.fm no longer accepts a user's session key (revoked, or never valid)."""
+
+    code = "lastfm_session_refused"
+
+    def __init__(self) -> None:
+        super().__init__("last.fm no longer accepts this login; please log in again")
 
 
 # --- data --------------------------------------------------------------------

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from datm.domain.errors import CapabilityError
 from datm.domain.lastfm import (
     ArtistInfo,
     ArtistRef,
@@ -14,7 +15,8 @@ from datm.domain.lastfm import (
 
 class LastfmPort(ABC):
     """Everything datm asks of last.fm. Errors: ``UnknownArtist``/``InvalidInput``
-    (data), ``TokenRefused`` (authentication), ``ServiceError`` (bad key),
+    (data), ``TokenRefused``/``LastfmSessionRefused`` (authentication),
+    ``ServiceError`` (bad key),
     ``LastfmUnavailable`` (transient). Never called while a unit of work is open."""
 
     @property
@@ -68,6 +70,14 @@ class LastfmPort(ABC):
     @abstractmethod
     def user_info(self, user: str) -> UserProfile:
         """A user's public last.fm profile."""
+
+    def authenticated_user(self, session_key: str) -> UserProfile:
+        """The profile of the user whose last.fm session key this is (a call signed
+        with it); ``LastfmSessionRefused`` when last.fm no longer accepts the key.
+
+        Not abstract, so that wrappers written before it (the cache) still build;
+        a backend without signed calls says so with ``CapabilityError``."""
+        raise CapabilityError("last.fm calls signed with a user's session", "LASTFM_API_SECRET")
 
     @abstractmethod
     def user_top_artists(self, user: str, limit: int) -> list[ArtistRef]:

@@ -14,7 +14,7 @@ import yaml
 
 from datm.adapters.offline import Catalogue, CatalogueArtist, OfflineLastfm, load_catalogue
 from datm.adapters.offline.catalogue import MAX_DAYS
-from datm.domain.errors import InvalidInput, TokenRefused, UnknownArtist
+from datm.domain.errors import InvalidInput, LastfmSessionRefused, TokenRefused, UnknownArtist
 from datm.ports.clock import Clock
 from datm.ports.lastfm import LastfmPort
 
@@ -316,6 +316,18 @@ def test_tokens_and_session_keys_are_fresh(lastfm: OfflineLastfm) -> None:
     for token in tokens:
         lastfm.authorise(token, "alice")
     assert len({lastfm.get_session(token).key for token in tokens}) == 3
+
+
+def test_a_session_key_signs_calls_as_its_user_and_an_unknown_key_is_refused(
+    lastfm: OfflineLastfm,
+) -> None:
+    token = lastfm.get_token()
+    lastfm.authorise(token, "alice")
+    session = lastfm.get_session(token)
+
+    assert lastfm.authenticated_user(session.key) == lastfm.user_info("alice")
+    with pytest.raises(LastfmSessionRefused):
+        lastfm.authenticated_user("not-a-session-key")
 
 
 def test_a_token_exchanged_by_many_threads_gives_one_session(lastfm: OfflineLastfm) -> None:

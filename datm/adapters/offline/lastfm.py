@@ -29,7 +29,7 @@ from datm.adapters.offline.catalogue import (
     Simulation,
     load_catalogue,
 )
-from datm.domain.errors import InvalidInput, TokenRefused, UnknownArtist
+from datm.domain.errors import InvalidInput, LastfmSessionRefused, TokenRefused, UnknownArtist
 from datm.domain.lastfm import (
     ArtistInfo,
     ArtistRef,
@@ -60,6 +60,7 @@ class OfflineLastfm(LastfmPort):
         self._simulation = Simulation(self._catalogue)
         self._lock = threading.Lock()
         self._tokens: dict[str, str | None] = {}  # issued token -> authorising user
+        self._sessions: dict[str, str] = {}  # issued session key -> its user
 
     # --- auth ----------------------------------------------------------------
 
@@ -99,7 +100,9 @@ class OfflineLastfm(LastfmPort):
             if user is None:  # never issued, already used, or not yet authorised
                 raise TokenRefused()
             del self._tokens[token]
-        return LastfmSession(user=user, key=secrets.token_hex(16))
+            key = secrets.token_hex(16)
+            self._sessions[key] = user
+        return LastfmSession(user=user, key=key)
 
     # --- artists -------------------------------------------------------------
 
@@ -188,6 +191,14 @@ class OfflineLastfm(LastfmPort):
             url=f"https://www.last.fm/user/{quote_plus(user)}",
             playcount=1_000 + _hash(f"user:{user.casefold()}") % 200_000,
         )
+
+    def authenticated_user(self, session_key: str) -> UserProfile:
+        """The profile of a session this adapter issued (sessions live as long as it)."""
+        with self._lock:
+            user = self._sessions.get(session_key)
+        if user is None:
+            raise LastfmSessionRefused()
+        return self.user_info(user)
 
     def user_top_artists(self, user: str, limit: int) -> list[ArtistRef]:
         return self._user_picks(user, limit, "top")
