@@ -72,6 +72,10 @@ class CountingLastfm(LastfmPort):
         self._call("get_session")
         return LastfmSession(user="alice", key=f"sk-{token}")
 
+    def authenticated_user(self, session_key: str) -> UserProfile:
+        self._call("authenticated_user")
+        return UserProfile(name=f"owner of {session_key}")
+
     def artist_info(
         self, name: str | None = None, mbid: str | None = None, username: str | None = None
     ) -> ArtistInfo:

@@ -16,7 +16,7 @@ from datm.adapters.lastfm.caching import (
     CachingLastfm,
     SingleFlight,
 )
-from datm.domain.errors import LastfmUnavailable, ServiceError, UnknownArtist
+from datm.domain.errors import InvalidInput, LastfmUnavailable, ServiceError, UnknownArtist
 from datm.ports.lastfm import LastfmPort
 
 THREADS = 16
@@ -178,14 +178,21 @@ def test_none_is_a_cached_answer() -> None:
     assert upstream.calls["correction"] == 1
 
 
-def test_auth_calls_pass_through_every_time() -> None:
+def test_auth_and_session_signed_calls_pass_through_every_time() -> None:
     lastfm, upstream, _ = cached()
     for _ in range(3):
         assert lastfm.api_key == "counting-key"
         assert lastfm.auth_url("t", None) == "https://fake/auth?token=t&cb=None"
         lastfm.get_token()
         assert lastfm.get_session("t").user == "alice"
-    assert upstream.calls == {"api_key": 3, "auth_url": 3, "get_token": 3, "get_session": 3}
+        assert lastfm.authenticated_user("sk").name == "owner of sk"
+    assert upstream.calls == {
+        "api_key": 3,
+        "auth_url": 3,
+        "get_token": 3,
+        "get_session": 3,
+        "authenticated_user": 3,
+    }
 
 
 def test_auth_errors_reach_the_caller_unchanged() -> None:
@@ -214,6 +221,11 @@ def test_the_least_recently_used_entry_goes_first_when_full() -> None:
     assert upstream.calls["user_info"] == 3
     lastfm.user_info("b")
     assert upstream.calls["user_info"] == 4
+
+
+def test_an_in_process_cache_without_room_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        CachingLastfm(CountingLastfm(), max_entries=0)
 
 
 def test_inner_is_the_uncached_port() -> None:

@@ -16,7 +16,8 @@ cost one rate-limited request each, and a DataError cached by mistake would
 hide an artist for the whole TTL.
 
 Never cached: the API key and auth URL (no request), auth.getToken and
-auth.getSession (single-use by design), and anything signed with a user's session.
+auth.getSession (single-use by design), and anything signed with a user's
+session (``authenticated_user``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from cachetools import TLRUCache
 
-from datm.domain.errors import LastfmUnavailable
+from datm.domain.errors import InvalidInput, LastfmUnavailable
 from datm.domain.lastfm import (
     ArtistInfo,
     ArtistRef,
@@ -80,8 +81,9 @@ class SharedCache(Protocol):
         falls back to ``create``)."""
 
 
-# Passed straight through: no request (api_key, auth_url) or single-use (auth).
-NEVER_CACHED = frozenset({"api_key", "auth_url", "get_token", "get_session"})
+# Passed straight through: no request (api_key, auth_url), single-use (auth), or
+# signed with a user's session (authenticated_user: it checks the key is still good).
+NEVER_CACHED = frozenset({"api_key", "auth_url", "get_token", "get_session", "authenticated_user"})
 
 # The declared return type of each cached port method: the shared cache decodes
 # what it reads back into exactly this type and nothing else.
@@ -158,6 +160,8 @@ class CachingLastfm(LastfmPort):
         wait_seconds: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if max_entries < 1:
+            raise InvalidInput("max_entries", "the in-process cache needs room for one entry")
         self._inner = inner
         self._shared = shared
         self._ttls = ttls or CacheTtls()
@@ -219,6 +223,9 @@ class CachingLastfm(LastfmPort):
 
     def get_session(self, token: str) -> LastfmSession:
         return self._inner.get_session(token)
+
+    def authenticated_user(self, session_key: str) -> UserProfile:
+        return self._inner.authenticated_user(session_key)
 
     # --- cached, by kind ----------------------------------------------------------
 
