@@ -9,8 +9,10 @@ the test asserts there were none.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.queues import Queue
@@ -22,6 +24,7 @@ import redis
 from cache_fakes import CountingLastfm
 
 from datm.adapters.lastfm.caching import CachingLastfm
+from datm.adapters.lastfm.pylast_lastfm import PylastLastfm
 from datm.adapters.ratelimit.window import InProcessRateLimiter
 from datm.adapters.redis.cache import RedisSharedCache
 from datm.adapters.redis.client import RedisHealth, connect
@@ -155,3 +158,89 @@ def serve_through_outage(
     began = start.wait()
     in_threads(threads, work)
     out.put({"calls": calls, "upstream_at": upstream_at, "fell_back": CountingFallback.used})
+
+
+@dataclass(frozen=True)
+class FakeServer:
+    """Where the test's fake last.fm listens, and what a client needs to use it."""
+
+    url: str
+    ca_file: str
+    api_key: str
+    api_secret: str
+
+
+def real_adapter(fake: FakeServer, limiter: RedisRateLimiter) -> PylastLastfm:
+    return PylastLastfm(
+        fake.api_key,
+        fake.api_secret,
+        url=fake.url,
+        ca_file=fake.ca_file,
+        timeout_seconds=5.0,
+        retries=2,
+        rate_limiter=limiter,
+    )
+
+
+def ask_through_adapter(
+    url: str,
+    prefix: str,
+    fake: FakeServer,
+    asks: int,
+    threads: int,
+    start: Start,
+    out: Queue[Any],
+) -> None:
+    """As ``ask_one_artist``, through the real adapter to the fake last.fm, with the
+    shared rate limit in front of every request, as the api wires it."""
+    client = connect(url, REDIS_TIMEOUT)
+    health = RedisHealth()
+    limiter = RedisRateLimiter(client, health, 5.0, CountingFallback(5.0), prefix=prefix)
+    lastfm = CachingLastfm(real_adapter(fake, limiter), RedisSharedCache(client, health, prefix))
+    answers: list[object] = []
+    errors: list[str] = []
+
+    def work(thread: int) -> None:
+        for _ in range(asks // threads):
+            try:
+                answers.append(lastfm.artist_info("Radiohead"))
+            except Exception as error:
+                errors.append(repr(error))
+
+    start.wait()
+    in_threads(threads, work)
+    out.put({"answers": list(set(answers)), "count": len(answers), "errors": errors})
+
+
+def burst_through_adapter(
+    url: str,
+    prefix: str,
+    fake: FakeServer,
+    rate: float,
+    seconds: float,
+    threads: int,
+    start: Start,
+    out: Queue[Any],
+) -> None:
+    """Ask for artists the fake has no recording of (each one request, answered
+    with last.fm's error 6, which is never cached) as fast as the limit admits."""
+    client = connect(url, REDIS_TIMEOUT)
+    health = RedisHealth()
+    limiter = RedisRateLimiter(client, health, rate, CountingFallback(rate), prefix=prefix)
+    lastfm = CachingLastfm(real_adapter(fake, limiter), RedisSharedCache(client, health, prefix))
+    outcomes: Counter[str] = Counter()
+
+    def work(thread: int) -> None:
+        for i in range(1_000_000):
+            if time.time() >= began + seconds:
+                return
+            try:
+                lastfm.artist_info(f"Nobody {os.getpid()}.{thread}.{i}")
+            except Exception as error:
+                outcomes[type(error).__name__] += 1
+            else:
+                outcomes["answered"] += 1
+
+    began = start.wait()
+    in_threads(threads, work)
+    out.put({"outcomes": dict(outcomes), "fell_back": CountingFallback.used})
