@@ -12,8 +12,12 @@ import threading
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from click.testing import CliRunner
 from lastfm_http import TIMEOUT_SECONDS
 from recorded_lastfm import RECORDINGS, interactions
+
+from datm.cli import main
+from datm.fake_lastfm import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
 DATM = Path(sys.executable).with_name("datm")
 STARTUP_SECONDS = 30
@@ -78,3 +82,11 @@ def test_datm_fake_lastfm_refuses_a_missing_recordings_directory(tmp_path: Path)
 
     assert result.returncode == 2
     assert "does not exist" in result.stderr
+
+
+def test_datm_fake_lastfm_documents_the_default_key_and_secret_it_knows() -> None:
+    result = CliRunner().invoke(main, ["fake-lastfm", "--help"])
+
+    assert result.exit_code == 0
+    assert DEFAULT_API_KEY in result.output
+    assert DEFAULT_API_SECRET in result.output
