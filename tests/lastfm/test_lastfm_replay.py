@@ -8,6 +8,7 @@ documented rules (names exact, other text stripped, images with a size and a URL
 from __future__ import annotations
 
 import shutil
+import threading
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections import defaultdict
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lastfm_support import adapter_for
+from lastfm_support import CountingLimiter, adapter_for
 from recorded_lastfm import RECORDINGS, cassette_names, documents, images, number, text
 
 from datm.adapters.lastfm.pylast_lastfm import PylastLastfm
@@ -248,3 +249,28 @@ def test_an_mbid_last_fm_does_not_know_falls_back_to_the_name(
 
     assert info.name == "Radiohead"
     assert fake.requests.of("artist.getInfo") == 2
+
+
+def test_one_adapter_serves_many_threads_each_with_its_own_session(
+    lastfm: PylastLastfm, fake: FakeLastfm, limiter: CountingLimiter
+) -> None:
+    keys = [fake.open_session(f"user-{n}") for n in range(4)]
+    found: list[str] = []
+    failed: list[Exception] = []
+
+    def work(key: str) -> None:
+        try:
+            found.append(lastfm.chart_top_artists(1, 1)[0].name)
+            found.append(lastfm.authenticated_user(key).name)
+        except Exception as error:
+            failed.append(error)
+
+    threads = [threading.Thread(target=work, args=(key,)) for key in keys * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert failed == []
+    assert sorted(found) == ["RJ"] * 8 + ["The Weeknd"] * 8
+    assert fake.requests.total == limiter.acquired == 16
