@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,7 +36,7 @@ class FakeLastfmHTTPServer(ThreadingHTTPServer):
         self,
         address: tuple[str, int],
         service: FakeLastfmService,
-        tls: Any,  # ssl.SSLContext, server side
+        tls: ssl.SSLContext,
         family: socket.AddressFamily = socket.AF_INET,
     ) -> None:
         self.address_family = family
@@ -46,9 +47,7 @@ class FakeLastfmHTTPServer(ThreadingHTTPServer):
 
     def get_request(self) -> tuple[socket.socket, Any]:
         raw, address = self.socket.accept()
-        wrapped: socket.socket = self.tls.wrap_socket(
-            raw, server_side=True, do_handshake_on_connect=False
-        )
+        wrapped = self.tls.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
         return wrapped, address
 
     def handle_error(self, request: Any, client_address: Any) -> None:

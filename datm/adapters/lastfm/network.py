@@ -83,9 +83,9 @@ class HideSessionKeys(logging.Filter):
     KEY = re.compile(r"<key>[^<]*</key>")
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "<key>" in message:
-            record.msg, record.args = self.KEY.sub("<key>(hidden)</key>", message), None
+        # pylast passes the document as the message itself, without arguments.
+        if isinstance(record.msg, str) and "<key>" in record.msg:
+            record.msg = self.KEY.sub("<key>(hidden)</key>", record.msg)
         return True
 
 

@@ -136,6 +136,8 @@ class PylastLastfm(LastfmPort):
         return self._call("auth.getToken", {}, documents.token, signed=True)
 
     def get_session(self, token: str) -> LastfmSession:
+        # Retried like any call: if last.fm exchanged the token but its answer was
+        # lost, the retry finds the token used (error 15) and the user logs in again.
         if not isinstance(token, str) or not token.strip():
             raise TokenRefused()
         return self._call(

@@ -11,6 +11,9 @@ without patching pylast or ``ssl``:
   system's CAs;
 - connections are pooled across calls: pylast's per-call client "closes" this
   transport, which keeps its pool; ``shutdown`` really closes it.
+
+Proxy variables of the environment (HTTPS_PROXY) do not apply: this transport
+talks to last.fm directly.
 """
 
 from __future__ import annotations
