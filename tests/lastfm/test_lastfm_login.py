@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -109,19 +110,33 @@ class RealLastfm(Module):
         binder.bind(LastfmPort, to=self._adapter)  # type: ignore[type-abstract]
 
 
+@dataclass(frozen=True)
+class Game:
+    auth: AuthService
+    sessions: SessionChecker
+    lastfm: PylastLastfm
+
+
 @pytest.fixture
-def auth_and_sessions(lastfm: PylastLastfm) -> Iterator[tuple[AuthService, SessionChecker]]:
-    settings = Settings(quote_secret="a-quote-secret-of-32-bytes-long!")
+def game(fake: FakeLastfm) -> Iterator[Game]:
+    """The in-memory game with the real adapter built from settings, as the wiring will."""
+    settings = Settings(
+        quote_secret="a-quote-secret-of-32-bytes-long!",
+        lastfm_api_key=fake.api_key,
+        lastfm_api_secret=fake.api_secret,
+        lastfm_url=fake.url,
+        lastfm_ca_file=str(fake.ca_file),
+    )
+    lastfm = PylastLastfm.from_settings(settings)
     injector = create_injector(settings, wiring="memory", extra=[RealLastfm(lastfm)])
-    yield injector.get(AuthService), injector.get(SessionChecker)
+    yield Game(injector.get(AuthService), injector.get(SessionChecker), lastfm)
+    lastfm.close()
 
 
 def test_logging_in_through_the_fake_creates_the_player_once_and_keeps_the_session_key(
-    auth_and_sessions: tuple[AuthService, SessionChecker],
-    lastfm: PylastLastfm,
-    fake: FakeLastfm,
+    game: Game, fake: FakeLastfm
 ) -> None:
-    auth, sessions = auth_and_sessions
+    auth = game.auth
 
     link = auth.login_link()
     assert link.token is not None and link.api_key == fake.api_key
@@ -135,16 +150,15 @@ def test_logging_in_through_the_fake_creates_the_player_once_and_keeps_the_sessi
     assert (first.player, first.is_new, first.money) == ("carol", True, 20_000)
     assert (again.player, again.is_new) == ("carol", False)
     assert auth.check(first.session_key) == "carol"
-    kept = sessions.require(first.session_key).lastfm_key
-    assert lastfm.authenticated_user(kept).name  # the kept key still signs calls
+    kept = game.sessions.require(first.session_key).lastfm_key
+    assert game.lastfm.authenticated_user(kept).name  # the kept key still signs calls
 
 
 def test_a_login_with_a_token_the_user_did_not_allow_is_an_authentication_error(
-    auth_and_sessions: tuple[AuthService, SessionChecker],
+    game: Game,
 ) -> None:
-    auth, _ = auth_and_sessions
-    link = auth.login_link()
+    link = game.auth.login_link()
     assert link.token is not None
 
     with pytest.raises(AuthenticationError):
-        auth.login(link.token)
+        game.auth.login(link.token)
