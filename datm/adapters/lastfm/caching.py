@@ -1,23 +1,19 @@
 """``CachingLastfm``: last.fm answers kept for a while, in this process and shared.
 
-Three layers in front of the real port:
+In front of the real port: an in-process TLRU cache (cachetools); a single flight
+per key, so concurrent misses in one process share one call and its outcome,
+result or error (Go's singleflight); optionally a ``SharedCache`` (Redis,
+``datm.adapters.redis.cache``) holding one copy for every process and letting one
+process per key call upstream. Each kind of call has its own TTL (``CacheTtls``);
+a value from the shared cache keeps its fetch time, so a local copy expires when
+the shared one does.
 
-1. an in-process TLRU cache (cachetools): a hit costs a dict lookup;
-2. a single flight per key: concurrent misses in one process wait for the one
-   call in flight and share its outcome, result or error (Go's singleflight);
-3. optionally a ``SharedCache`` (Redis, ``datm.adapters.redis.cache``) that
-   holds one copy for every process and lets one process per key call upstream.
-
-Each kind of call has its own time to live (``CacheTtls``). A value from the
-shared cache keeps its first fetch time, so a local copy expires when the shared
-one does. Errors are not cached: the next call asks last.fm again. Negative
-caching of "unknown artist" was considered and left out: such lookups are rare,
-cost one rate-limited request each, and a DataError cached by mistake would
-hide an artist for the whole TTL.
-
+Errors are not cached: the next call asks last.fm again. Caching "unknown artist"
+briefly was considered and left out: such lookups are rare, cost one request
+each, and a DataError cached by mistake would hide an artist for the whole TTL.
 Never cached: the API key and auth URL (no request), auth.getToken and
-auth.getSession (single-use by design), and anything signed with a user's
-session (``authenticated_user``).
+auth.getSession (single-use), and calls signed with a user's session
+(``authenticated_user``).
 """
 
 from __future__ import annotations
@@ -143,10 +139,6 @@ class _Entry:
     expires: float
 
 
-def _expiry(_key: str, entry: _Entry, _now: float) -> float:
-    return entry.expires
-
-
 class CachingLastfm(LastfmPort):
     """Wraps any ``LastfmPort``; thread-safe. ``clock`` (wall seconds) must agree
     across processes sharing ``shared``; tests inject one for the local layer."""
@@ -167,7 +159,9 @@ class CachingLastfm(LastfmPort):
         self._ttls = ttls or CacheTtls()
         self._clock = clock
         self._lock = threading.Lock()  # cachetools caches are not thread-safe
-        self._local: TLRUCache[str, _Entry] = TLRUCache(max_entries, _expiry, timer=clock)
+        self._local: TLRUCache[str, _Entry] = TLRUCache(
+            max_entries, lambda _key, entry, _now: entry.expires, timer=clock
+        )
         self._flights = SingleFlight(wait_seconds)
 
     @property
