@@ -17,8 +17,18 @@ LASTFM_TIMEOUT_SECONDS = 10.0  # one HTTP request to last.fm, then a transient e
 LASTFM_RETRIES = 4  # retries of transient last.fm failures, with exponential back-off
 LASTFM_RATE_PER_SECOND = 5.0  # requests per second per API key, shared by all processes
 
-# --- shared cache and rate limit across processes
+# How long each kind of last.fm answer is reused (per process, and shared via Redis).
+LASTFM_CACHE_ARTIST_SECONDS = 3600.0  # artist.getInfo: listeners and plays move over hours
+LASTFM_CACHE_CORRECTION_SECONDS = 86400.0  # a name's correction almost never changes
+LASTFM_CACHE_SIMILAR_SECONDS = 86400.0  # similar artists
+LASTFM_CACHE_SEARCH_SECONDS = 600.0  # artist search
+LASTFM_CACHE_CHART_SECONDS = 3600.0  # global, country and tag charts
+LASTFM_CACHE_USER_SECONDS = 300.0  # user profiles, top artists and libraries
+LASTFM_CACHE_MAX_ENTRIES = 10000  # in-process entries (least recently used go first)
+
+# --- shared cache and rate limit across processes. Unset: each process on its own.
 REDIS_URL = None  # e.g. "redis://cache.internal:6379/0"
+REDIS_TIMEOUT_SECONDS = 0.25  # per Redis call; past it datm falls back to the process
 
 # --- trading
 QUOTE_SECRET = None  # >= 16 bytes, the same in every api process; from the environment

@@ -28,7 +28,15 @@ class Settings:
     lastfm_timeout_seconds: float = 10.0
     lastfm_retries: int = 4
     lastfm_rate_per_second: float = 5.0
+    lastfm_cache_artist_seconds: float = 3600.0
+    lastfm_cache_correction_seconds: float = 86400.0
+    lastfm_cache_similar_seconds: float = 86400.0
+    lastfm_cache_search_seconds: float = 600.0
+    lastfm_cache_chart_seconds: float = 3600.0
+    lastfm_cache_user_seconds: float = 300.0
+    lastfm_cache_max_entries: int = 10_000
     redis_url: str | None = None
+    redis_timeout_seconds: float = 0.25
     quote_secret: str | None = None
     quote_validity_seconds: float = 15.0
     market_lock_timeout_seconds: float = 60.0

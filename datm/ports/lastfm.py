@@ -24,6 +24,11 @@ class LastfmPort(ABC):
     def api_key(self) -> str:
         """The public API key of the game (safe to show)."""
 
+    def fresh(self) -> LastfmPort:
+        """This port with no cache in front, for numbers that must be current: the
+        daily close refreshes every artist from last.fm itself (anti-cheating)."""
+        return self
+
     @abstractmethod
     def auth_url(self, token: str | None = None, callback: str | None = None) -> str:
         """The page that lets a user allow the game: for ``token`` (desktop flow) or

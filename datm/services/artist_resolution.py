@@ -79,8 +79,12 @@ class ArtistLister:
             listed = uow.artists.find(resolved.mbid)
         if listed is not None:
             return listed
-        # Network calls happen here, with no unit of work open.
-        info = self._lastfm.artist_info(mbid=resolved.mbid)
+        # Network calls happen here, with no unit of work open. A name was just
+        # looked up by name (and cached): its numbers are the same artist's.
+        if looks_like_mbid(ref):
+            info = self._lastfm.artist_info(mbid=resolved.mbid)
+        else:
+            info = self._lastfm.artist_info(name=resolved.name)
         chart = self._lastfm.chart_top_artists(1, 1)
         top_listeners = chart[0].listeners if chart else 0
         return self._list(

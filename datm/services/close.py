@@ -68,7 +68,8 @@ class CloseService:
 
     def _run_locked(self, day: date, progress: Progress | None) -> CloseReport:
         players, total = self._start(day)
-        chart = self._lastfm.chart_top_artists(1, 1)
+        fresh = self._lastfm.fresh()  # never numbers players may have seen cached
+        chart = fresh.chart_top_artists(1, 1)
         top_listeners = chart[0].listeners if chart else 0
         closed = skipped = dividends = points = done = 0
         failed: list[str] = []
@@ -85,7 +86,7 @@ class CloseService:
                     skipped += 1
                 else:
                     try:
-                        info = self._lastfm.artist_info(mbid=artist.mbid)
+                        info = fresh.artist_info(mbid=artist.mbid)
                         paid = self._close_artist(
                             artist.mbid,
                             info.listeners,

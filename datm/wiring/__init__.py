@@ -35,10 +35,15 @@ def modules_for(
     settings: Settings, wiring: Wiring = "auto", clock: Clock | None = None
 ) -> list[Module]:
     """The modules of one configuration. ``auto`` picks Postgres when a database
-    URL is set and the in-memory store otherwise; ``web`` is last.fm only."""
+    URL is set and the in-memory store otherwise; ``web`` is last.fm only. last.fm
+    is the real one when an API key is set, else the offline catalogue."""
     if wiring == "auto":
         wiring = "postgres" if settings.database_url else "memory"
     lastfm: Module = OfflineLastfmModule()
+    if settings.lastfm_api_key:
+        from datm.wiring.lastfm import LastfmModule  # imports pylast: only here
+
+        lastfm = LastfmModule()
     base: list[Module] = [SettingsModule(settings, clock), lastfm, ServicesModule()]
     if wiring == "memory":
         return [*base, InMemoryModule()]

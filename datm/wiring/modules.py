@@ -76,7 +76,7 @@ class OfflineLastfmModule(Module):
     @singleton
     @provider
     def lastfm(self, clock: Clock, settings: Settings) -> LastfmPort:
-        return OfflineLastfm(clock, api_key=settings.lastfm_api_key or "offline")
+        return OfflineLastfm(clock, api_key="offline")
 
 
 class InMemoryModule(Module):

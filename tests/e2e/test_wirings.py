@@ -286,7 +286,7 @@ def test_settings_repr_hides_every_secret() -> None:
 
 def test_create_injector_binds_settings_from_config_and_environment() -> None:
     injector = create_injector(
-        {"QUOTE_SECRET": QUOTE_SECRET, "LASTFM_API_KEY": "config-key"},
+        {"QUOTE_SECRET": QUOTE_SECRET, "LASTFM_API_KEY": "config-key", "LASTFM_API_SECRET": "s"},
         wiring="memory",
         environ={"DATM_LASTFM_API_KEY": "env-key", "DATM_QUOTE_VALIDITY_SECONDS": "20"},
     )

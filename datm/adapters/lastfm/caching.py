@@ -78,8 +78,11 @@ class SharedCache(Protocol):
 
 
 # Passed straight through: no request (api_key, auth_url), single-use (auth), or
-# signed with a user's session (authenticated_user: it checks the key is still good).
-NEVER_CACHED = frozenset({"api_key", "auth_url", "get_token", "get_session", "authenticated_user"})
+# signed with a user's session (authenticated_user: it checks the key is still good);
+# ``fresh`` hands out the port behind this cache (the close reads through it).
+NEVER_CACHED = frozenset(
+    {"api_key", "auth_url", "get_token", "get_session", "authenticated_user", "fresh"}
+)
 
 # The declared return type of each cached port method: the shared cache decodes
 # what it reads back into exactly this type and nothing else.
@@ -163,6 +166,9 @@ class CachingLastfm(LastfmPort):
             max_entries, lambda _key, entry, _now: entry.expires, timer=clock
         )
         self._flights = SingleFlight(wait_seconds)
+
+    def fresh(self) -> LastfmPort:
+        return self._inner.fresh()
 
     @property
     def inner(self) -> LastfmPort:

@@ -1,0 +1,55 @@
+"""The real last.fm: pylast behind the shared rate limit, then the cache; in a
+module of its own so that programs on the offline catalogue never import pylast."""
+
+from __future__ import annotations
+
+from injector import Module, provider, singleton
+
+from datm.adapters.lastfm.caching import CacheTtls, CachingLastfm, SharedCache
+from datm.adapters.lastfm.pylast_lastfm import PylastLastfm
+from datm.adapters.ratelimit.window import InProcessRateLimiter
+from datm.ports.lastfm import LastfmPort
+from datm.ports.rate_limit import RateLimiter
+from datm.settings import Settings
+
+SLACK_SECONDS = 15.0
+
+
+class LastfmModule(Module):
+    """last.fm through pylast (``lastfm_*`` settings). With ``redis_url`` every
+    process shares one rate limit and one cache; without it, each has its own."""
+
+    @singleton
+    @provider
+    def lastfm(self, settings: Settings) -> LastfmPort:
+        rate = settings.lastfm_rate_per_second
+        limiter: RateLimiter = InProcessRateLimiter(rate)
+        shared: SharedCache | None = None
+        # The longest a last.fm call can take, retries included: a shared cache's
+        # lock must outlast it, or a second process calls last.fm for the same key.
+        budget = settings.lastfm_timeout_seconds * (settings.lastfm_retries + 1) + SLACK_SECONDS
+        if settings.redis_url:
+            from datm.adapters.redis.cache import RedisSharedCache
+            from datm.adapters.redis.client import RedisHealth, connect
+            from datm.adapters.redis.rate_limit import RedisRateLimiter
+
+            client = connect(settings.redis_url, settings.redis_timeout_seconds)
+            health = RedisHealth()
+            name = f"lastfm:{settings.lastfm_api_key}"  # the public key: one limit per key
+            limiter = RedisRateLimiter(client, health, rate, limiter, name=name)
+            shared = RedisSharedCache(client, health, lock_seconds=budget)
+        ttls = CacheTtls(
+            artist=settings.lastfm_cache_artist_seconds,
+            correction=settings.lastfm_cache_correction_seconds,
+            similar=settings.lastfm_cache_similar_seconds,
+            search=settings.lastfm_cache_search_seconds,
+            chart=settings.lastfm_cache_chart_seconds,
+            user=settings.lastfm_cache_user_seconds,
+        )
+        return CachingLastfm(
+            PylastLastfm.from_settings(settings, limiter),
+            shared,
+            ttls=ttls,
+            max_entries=settings.lastfm_cache_max_entries,
+            wait_seconds=budget,
+        )

@@ -1,0 +1,209 @@
+"""The real last.fm in each wiring, against the project's fake last.fm on loopback:
+the web's (no database at all), and the in-memory one an api test would build."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import ssl
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+import redis
+import yaml
+
+from datm.adapters.lastfm.caching import CachingLastfm
+from datm.adapters.lastfm.pylast_lastfm import PylastLastfm
+from datm.domain.errors import CapabilityError, NotEnoughMoney
+from datm.fake_lastfm import FakeLastfm
+from datm.ports.lastfm import LastfmPort
+from datm.services.auth import AuthService
+from datm.services.players import PlayerService
+from datm.services.trading import TradingService
+from datm.settings import Settings
+from datm.wiring import create_injector
+
+ROOT = Path(__file__).resolve().parents[2]
+RECORDINGS = ROOT / "tests" / "data" / "lastfm-recordings"
+QUOTE_SECRET = "e2e-quote-secret-0123456789abcdef"
+STARTING_MONEY = 20_000
+REDIS_URL = "redis://127.0.0.1:6379/15"  # a database of the tests' own
+
+
+def recorded(cassette: str, pattern: str) -> str:
+    """The first match of ``pattern`` in a recording's XML, as last.fm sent it."""
+    document = yaml.safe_load((RECORDINGS / cassette).read_text(encoding="utf-8"))
+    xml = document["interactions"][0]["response"]["body"]["string"]
+    match = re.search(pattern, xml)
+    assert match is not None, (cassette, pattern)
+    return match.group(1)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeLastfm]:
+    with FakeLastfm(RECORDINGS) as server:
+        yield server
+
+
+def lastfm_settings(fake: FakeLastfm, **more: object) -> dict[str, object]:
+    return {
+        "LASTFM_API_KEY": fake.api_key,
+        "LASTFM_API_SECRET": fake.api_secret,
+        "LASTFM_URL": fake.url,
+        "LASTFM_CA_FILE": str(fake.ca_file),
+        "LASTFM_RETRIES": 1,
+        **more,
+    }
+
+
+def allow(fake: FakeLastfm, auth_url: str, user: str) -> None:
+    """Play the user's browser on the fake's auth page."""
+    context = ssl.create_default_context(cafile=str(fake.ca_file))
+    url = f"{auth_url}&{urlencode({'user': user})}"
+    with urllib.request.urlopen(url, context=context, timeout=10) as reply:
+        assert reply.status == 200
+
+
+WEB_SCRIPT = """
+import json, os, sys
+
+class Watch:
+    attempted = []
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("sqlalchemy", "psycopg2"):
+            self.attempted.append(name)
+        return None
+
+sys.meta_path.insert(0, Watch())
+
+from datm.domain.errors import CapabilityError, NotEnoughMoney
+from datm.ports.lastfm import LastfmPort
+from datm.services.artists import ArtistService
+from datm.services.auth import AuthService
+from datm.services.players import PlayerService
+from datm.wiring import create_injector
+
+injector = create_injector(wiring="web")  # everything from DATM_* in the environment
+artists = injector.get(ArtistService)
+basic = artists.basic("Radiohead")
+data = artists.lastfm_data("Radiohead")
+used = {
+    "port": type(injector.get(LastfmPort)).__name__,
+    "basic": [basic.name, basic.mbid],
+    "listeners": data.listeners,
+    "search": [a.name for a in artists.search("Nirvana", limit=30)][:2],
+    "chart": [a.name for a in artists.chart(limit=1)],
+    "tag": [a.name for a in artists.tag_chart("blues", limit=1)],
+    "user": artists.user_profile("RJ").name,
+    "link": injector.get(AuthService).login_link().url,
+}
+try:
+    injector.get(PlayerService).profile("anyone")
+except CapabilityError as refused:
+    used["refused"] = refused.missing
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("sqlalchemy", "psycopg2"))
+print(json.dumps({"used": used, "attempted": Watch.attempted, "loaded": loaded}))
+"""
+
+
+def test_the_web_wiring_serves_last_fm_through_the_real_adapter_and_no_database(
+    fake: FakeLastfm,
+) -> None:
+    settings = lastfm_settings(fake, REDIS_URL=REDIS_URL)
+    environ = {"PATH": "/usr/bin:/bin", **{f"DATM_{k}": str(v) for k, v in settings.items()}}
+    forget_shared_cache()
+
+    report = run_web(environ)
+    first = fake.requests
+    again = run_web(environ)  # another process: last.fm's answers come from Redis
+
+    used = report["used"]
+    assert used["port"] == "CachingLastfm"
+    radiohead = "artist.getInfo-radiohead-x3.yaml"
+    assert used["basic"] == ["Radiohead", recorded(radiohead, r"<mbid>([0-9a-f-]{36})</mbid>")]
+    assert used["listeners"] == int(recorded(radiohead, r"<listeners>(\d+)</listeners>"))
+    assert used["search"][0] == recorded("artist.search-nirvana.yaml", r"<name>([^<]+)</name>")
+    chart = recorded("chart.getTopArtists-limit1.yaml", r"<name>([^<]+)</name>")
+    assert used["chart"] == [chart]
+    assert used["tag"] == [recorded("tag.getTopArtists-blues-limit1.yaml", r"<name>([^<]+)</name>")]
+    assert used["user"] == recorded("user.getInfo-authenticated-a.yaml", r"<name>([^<]+)</name>")
+    assert report["link_origin"] == fake.origin
+    assert "DATM_DATABASE_URL" in used["refused"]
+    assert report["attempted"] == [] and report["loaded"] == []
+    assert first.of("artist.getInfo") >= 1 and first.of("auth.getToken") == 1
+    assert again == report
+    assert fake.requests.of("artist.getInfo") == first.of("artist.getInfo")
+    assert fake.requests.of("auth.getToken") == 2  # never cached
+
+
+def run_web(environ: dict[str, str]) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-c", WEB_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=environ,
+    )
+    assert result.returncode == 0, result.stderr
+    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    link = urlsplit(report["used"].pop("link"))  # a new token each time
+    assert link.path == "/api/auth/"
+    report["link_origin"] = f"{link.scheme}://{link.netloc}"
+    return report
+
+
+def forget_shared_cache() -> None:
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
+    try:
+        stale = list(client.scan_iter("datm:lastfm:*"))
+        if stale:
+            client.delete(*stale)
+    except redis.ConnectionError:
+        reason = "Redis is not running at 127.0.0.1:6379 (start it: see the README)"
+        if os.environ.get("DATM_REQUIRE_REDIS") == "1":
+            pytest.fail(f"{reason}; DATM_REQUIRE_REDIS=1, so this fails", pytrace=False)
+        pytest.skip(reason)
+    finally:
+        client.close()
+
+
+def test_an_api_on_the_real_last_fm_logs_in_and_lists_on_demand(
+    fake: FakeLastfm,
+) -> None:
+    injector = create_injector(
+        lastfm_settings(fake, QUOTE_SECRET=QUOTE_SECRET), wiring="memory", environ={}
+    )
+    port = injector.get(LastfmPort)  # type: ignore[type-abstract]
+    assert isinstance(port, CachingLastfm) and isinstance(port.inner, PylastLastfm)
+    auth = injector.get(AuthService)
+
+    link = auth.login_link()
+    allow(fake, link.url, "RJ")
+    login = auth.login(link.token)
+    trading = injector.get(TradingService)
+    quote = trading.quote(login.session_key, "Radiohead", "buy")  # listed from last.fm
+    with pytest.raises(NotEnoughMoney):  # Radiohead lists above a new player's money
+        trading.buy(login.session_key, quote.token)
+
+    assert login.is_new and login.player == "RJ"
+    mbid = recorded("artist.getInfo-radiohead-x3.yaml", r"<mbid>([0-9a-f-]{36})</mbid>")
+    assert quote.mbid == mbid and quote.price > STARTING_MONEY
+    profile = injector.get(PlayerService).profile("RJ", with_images=False)
+    assert (profile.net_worth, profile.holdings, profile.trades) == (STARTING_MONEY, (), ())
+    assert fake.requests.of("auth.getSession") == 1
+
+
+def test_the_web_wiring_without_a_key_stays_offline() -> None:
+    injector = create_injector(Settings(), wiring="web")
+
+    assert not isinstance(injector.get(LastfmPort), CachingLastfm)  # type: ignore[type-abstract]
+    with pytest.raises(CapabilityError):
+        injector.get(PlayerService).profile("anyone")
