@@ -31,6 +31,9 @@ class FakeLastfmHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops the SYNs of a burst of clients; they
+    # retransmit a second later, which a client's timeout sees as a dead server.
+    request_queue_size = 128
 
     def __init__(
         self,
