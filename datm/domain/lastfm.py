@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +71,14 @@ class LastfmSession:
 
     def __repr__(self) -> str:
         return f"LastfmSession(user={self.user!r}, key=<hidden>)"
+
+
+def auth_page_url(page: str, api_key: str, token: str | None, callback: str | None) -> str:
+    """last.fm's page where a user allows the game: for ``token`` (desktop flow) or
+    sending the user back to ``callback`` with a token (web flow)."""
+    query = {"api_key": api_key}
+    if token is not None:
+        query["token"] = token
+    if callback is not None:
+        query["cb"] = callback
+    return f"{page}?{urlencode(query)}"

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import TypeVar
-from urllib.parse import urlencode
 from xml.dom import minidom
 
 import pylast
@@ -45,6 +44,7 @@ from datm.domain.lastfm import (
     LastfmSession,
     SimilarArtist,
     UserProfile,
+    auth_page_url,
 )
 from datm.ports.lastfm import LastfmPort
 from datm.ports.rate_limit import RateLimiter
@@ -125,12 +125,7 @@ class PylastLastfm(LastfmPort):
         return str(self._network.api_key)
 
     def auth_url(self, token: str | None = None, callback: str | None = None) -> str:
-        query = {"api_key": self.api_key}
-        if token is not None:
-            query["token"] = token
-        if callback is not None:
-            query["cb"] = callback
-        return f"{self._endpoint.homepage}/api/auth/?{urlencode(query)}"
+        return auth_page_url(f"{self._endpoint.homepage}/api/auth/", self.api_key, token, callback)
 
     def get_token(self) -> str:
         return self._call("auth.getToken", {}, documents.token, signed=True)

@@ -21,7 +21,7 @@ import hashlib
 import secrets
 import threading
 from typing import TypeVar
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import quote_plus
 
 from datm.adapters.offline.catalogue import (
     Catalogue,
@@ -37,6 +37,7 @@ from datm.domain.lastfm import (
     LastfmSession,
     SimilarArtist,
     UserProfile,
+    auth_page_url,
 )
 from datm.ports.clock import Clock
 from datm.ports.lastfm import LastfmPort
@@ -69,12 +70,7 @@ class OfflineLastfm(LastfmPort):
         return self._api_key
 
     def auth_url(self, token: str | None = None, callback: str | None = None) -> str:
-        query = {"api_key": self._api_key}
-        if token is not None:
-            query["token"] = token
-        if callback is not None:
-            query["cb"] = callback
-        return f"{AUTH_URL}?{urlencode(query)}"
+        return auth_page_url(AUTH_URL, self._api_key, token, callback)
 
     def get_token(self) -> str:
         token = secrets.token_hex(16)
