@@ -26,6 +26,7 @@ __all__ = [
     "OfflineLastfmModule",
     "ServicesModule",
     "SettingsModule",
+    "Wiring",
     "create_injector",
     "modules_for",
 ]

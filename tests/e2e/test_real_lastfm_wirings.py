@@ -21,6 +21,7 @@ import yaml
 
 from datm.adapters.lastfm.caching import CachingLastfm
 from datm.adapters.lastfm.pylast_lastfm import PylastLastfm
+from datm.adapters.offline.lastfm import OfflineLastfm
 from datm.domain.errors import CapabilityError, NotEnoughMoney
 from datm.fake_lastfm import FakeLastfm
 from datm.ports.lastfm import LastfmPort
@@ -28,7 +29,7 @@ from datm.services.auth import AuthService
 from datm.services.players import PlayerService
 from datm.services.trading import TradingService
 from datm.settings import Settings
-from datm.wiring import create_injector
+from datm.wiring import Wiring, create_injector
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORDINGS = ROOT / "tests" / "data" / "lastfm-recordings"
@@ -88,7 +89,7 @@ from datm.ports.lastfm import LastfmPort
 from datm.services.artists import ArtistService
 from datm.services.auth import AuthService
 from datm.services.players import PlayerService
-from datm.wiring import create_injector
+from datm.wiring import Wiring, create_injector
 
 injector = create_injector(wiring="web")  # everything from DATM_* in the environment
 artists = injector.get(ArtistService)
@@ -207,3 +208,20 @@ def test_the_web_wiring_without_a_key_stays_offline() -> None:
     assert not isinstance(injector.get(LastfmPort), CachingLastfm)  # type: ignore[type-abstract]
     with pytest.raises(CapabilityError):
         injector.get(PlayerService).profile("anyone")
+
+
+@pytest.mark.parametrize("wiring", ["memory", "postgres", "web"])
+def test_every_wiring_takes_the_real_last_fm_when_a_key_is_set_and_offline_when_not(
+    wiring: Wiring,
+) -> None:
+    # Building the injector and the port does no IO: no database, last.fm or Redis.
+    database = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    real = create_injector(
+        {"LASTFM_API_KEY": "k", "LASTFM_API_SECRET": "s", "REDIS_URL": REDIS_URL, **database},
+        wiring=wiring,
+        environ={},
+    ).get(LastfmPort)  # type: ignore[type-abstract]
+    offline = create_injector(database, wiring=wiring, environ={}).get(LastfmPort)  # type: ignore[type-abstract]
+
+    assert isinstance(real, CachingLastfm) and isinstance(real.inner, PylastLastfm)
+    assert isinstance(offline, OfflineLastfm)
