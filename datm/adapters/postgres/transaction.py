@@ -112,16 +112,17 @@ class Transaction:
         self.check_open()
         statements = [sql] if isinstance(sql, str | Prepared) else list(sql)
         prelude = self._take_prelude()
-        preparer = self._preparer()
-        body = [preparer.text(s) for s in statements]
-        text = ";\n".join([*preparer.front(), *([prelude] if prelude else []), *body])
-        with translated(), self._disconnects_invalidate_the_pool(), preparer.outcome():
-            if self._cursor is None:
-                dbapi = self.conn.connection.dbapi_connection
-                assert dbapi is not None
-                self._cursor = dbapi.cursor()
-            self._cursor.execute(text, params)
-            rows: list[Any] = self._cursor.fetchall()
+        with translated():  # even reaching the connection may raise (after a disconnect)
+            preparer = self._preparer()
+            body = [preparer.text(s) for s in statements]
+            text = ";\n".join([*preparer.front(), *([prelude] if prelude else []), *body])
+            with self._disconnects_invalidate_the_pool(), preparer.outcome():
+                if self._cursor is None:
+                    dbapi = self.conn.connection.dbapi_connection
+                    assert dbapi is not None
+                    self._cursor = dbapi.cursor()
+                self._cursor.execute(text, params)
+                rows: list[Any] = self._cursor.fetchall()
         self._locked = self._locked or locks
         return rows
 
@@ -201,21 +202,21 @@ class Transaction:
         self._checks.clear()
         if not self._prelude and not self._begun:
             return
-        dbapi = self.conn.connection.dbapi_connection
-        assert dbapi is not None
-        preparer = self._preparer()
-        with (
-            translated(),
-            self._disconnects_invalidate_the_pool(),
-            preparer.outcome(),
-            closing(dbapi.cursor()) as cursor,
-        ):
-            body = [cursor.mogrify(preparer.text(sql), params) for sql, params in writes]
-            parts = [p.encode() for p in (*preparer.front(), *self._prelude)] + body
-            if self._begun:
-                parts.append(b"COMMIT")
-            self._prelude.clear()
-            cursor.execute(b";\n".join(parts))
+        with translated():
+            dbapi = self.conn.connection.dbapi_connection
+            assert dbapi is not None
+            preparer = self._preparer()
+            with (
+                self._disconnects_invalidate_the_pool(),
+                preparer.outcome(),
+                closing(dbapi.cursor()) as cursor,
+            ):
+                body = [cursor.mogrify(preparer.text(sql), params) for sql, params in writes]
+                parts = [p.encode() for p in (*preparer.front(), *self._prelude)] + body
+                if self._begun:
+                    parts.append(b"COMMIT")
+                self._prelude.clear()
+                cursor.execute(b";\n".join(parts))
         self._begun = self._want_gate = self._locked = False
 
     def forget(self) -> None:
@@ -242,8 +243,8 @@ class Transaction:
         if not self._begun:
             return
         self._begun = False
-        dbapi = self.conn.connection.dbapi_connection
         try:
+            dbapi = self.conn.connection.dbapi_connection
             if dbapi is not None:
                 with closing(dbapi.cursor()) as cursor:
                     cursor.execute("ROLLBACK")
