@@ -56,9 +56,13 @@ class UnitOfWork(ABC):
             self.close()
 
     def lock_for_trade(self, player: str, mbid: str) -> tuple[Player, Artist]:
-        """Lock a player and then an artist, in the fixed order every writer uses.
-        A backend may do both in fewer round trips; the result is the same as
-        ``players.get_for_update`` followed by ``artists.get_for_update``."""
+        """A trade's player, locked, and its artist, tracked: the same as
+        ``players.get_for_update`` followed by ``artists.get_for_update`` (the
+        fixed order every writer uses). A backend may instead read the artist
+        unlocked and, at commit, apply the trade's move (holders one up or down,
+        the price moved by the rule) to the artist as it is then, refusing with
+        ``NoneRemaining`` a buy that finds no share left: the outcome is the same
+        as if the trades had run one after another."""
         return self.players.get_for_update(player), self.artists.get_for_update(mbid)
 
     def read_for_quote(self, player: str, mbid: str) -> tuple[Player, Artist | None]:

@@ -22,6 +22,7 @@ import pytest
 from injector import Injector
 
 from datm.adapters.clock import ManualClock
+from datm.domain import pricing
 from datm.domain.errors import (
     AlreadyHeld,
     Conflict,
@@ -209,6 +210,45 @@ def test_sixteen_players_racing_for_the_last_share_leave_one_holder(backend: str
             assert game.holdings(name) == ([mbid] if name == winner else [])
         game.check_books()
         game.sell(winner, mbid)
+    game.check_books()
+
+
+def test_concurrent_buyers_then_sellers_move_the_price_as_the_same_trades_in_a_row(
+    backend: str,
+) -> None:
+    """Each trade moves the price from the artist as it stands when the trade
+    commits (on Postgres the move is applied in SQL to the row at commit), so any
+    order of concurrent trades ends where the same trades one by one would."""
+    everyone = names("mover", 160)  # max shares grow with the number of players
+    game = new_game(backend, everyone)
+    affordable = [d for d in game.list_chart() if d.price <= STARTING_MONEY]
+    widest = max(affordable, key=lambda d: d.max_shares)
+    racers = min(16, widest.max_shares)
+    assert racers >= 8, "the catalogue should list an affordable artist with 8+ shares"
+    players, mbid = everyone[:racers], widest.mbid
+    with game.uow() as uow:
+        listed = uow.artists.get(mbid)
+    price, lcp, shares = listed.price, listed.last_close_price, listed.max_shares
+    remaining = shares - listed.holders
+    buys = [game.trading.quote(game.sessions[n], mbid, "buy") for n in players]
+
+    bought = race(racers, lambda i: game.trading.buy(game.sessions[players[i]], buys[i].token))
+
+    assert kinds(bought) == {"TradeReceipt": racers}, kinds(bought)
+    for _ in players:
+        price = pricing.price_after_buy(price, lcp, remaining, shares)
+        remaining -= 1
+    assert (game.market.market_data(mbid).buy_price, remaining) == (price, shares - racers)
+    sells = [game.trading.quote(game.sessions[n], mbid, "sell") for n in players]
+
+    sold = race(racers, lambda i: game.trading.sell(game.sessions[players[i]], sells[i].token))
+
+    assert kinds(sold) == {"TradeReceipt": racers}, kinds(sold)
+    for _ in players:
+        price = pricing.price_after_sell(price, lcp, remaining, shares)
+        remaining += 1
+    data = game.market.market_data(mbid)
+    assert (data.buy_price, data.remaining) == (price, shares)
     game.check_books()
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from datm.adapters.postgres import hot_sql
-from datm.adapters.postgres.prepared import Prepared
+from datm.adapters.postgres.prepared import Prepared, Statement
 from datm.adapters.postgres.tables import artists
 from datm.adapters.postgres.transaction import Transaction, Writes
 from datm.domain.artist import Artist
@@ -109,10 +109,13 @@ class PostgresArtistRepository(ArtistRepository):
 
 
 def artist_writes(tx: Transaction) -> tuple[Writes, Writes]:
-    """(inserts, updates) for the artists this unit of work tracks."""
+    """(inserts, updates) for the artists this unit of work tracks, but those
+    read for a trade (``artist_moves``)."""
     inserts: Writes = []
     updates: Writes = []
     for mbid, a in sorted(tx.pending.artists.items()):
+        if mbid in tx.pending.moving:
+            continue
         row = {
             "mbid": a.mbid,
             "name": a.name,
@@ -130,6 +133,50 @@ def artist_writes(tx: Transaction) -> tuple[Writes, Writes]:
         )
     return inserts, updates
 
+
+def artist_moves(tx: Transaction) -> Writes:
+    """The trades' moves of the artists read unlocked for a trade, applied to each
+    row as it is at commit: the rule of ``domain.pricing``, in SQL (revision 0004)."""
+    moves: Writes = []
+    for mbid, read in sorted(tx.pending.moving.items()):
+        now = tx.pending.artists[mbid]
+        step = now.holders - read.holders
+        if _fixed_in_a_trade(now) != _fixed_in_a_trade(read) or step not in (-1, 0, 1):
+            raise ProgrammingError("a trade changes an artist's holders by one, nothing else")
+        if step:
+            moves.append((MOVE_AFTER_BUY if step == 1 else MOVE_AFTER_SALE, {"mbid": mbid}))
+    return moves
+
+
+def _fixed_in_a_trade(a: Artist) -> tuple[object, ...]:
+    return (
+        a.name,
+        a.max_shares,
+        a.last_close_price,
+        a.last_listeners,
+        a.last_playcount,
+        a.listed_on,
+        a.last_closed_on,
+    )
+
+
+def moves_of(moves: Writes) -> list[tuple[Statement, str]]:
+    return [(statement, str(params["mbid"])) for statement, params in moves]
+
+
+OVERSOLD = "ck_artists_remaining_not_negative"
+MOVE_AFTER_BUY = Prepared(
+    "datm_move_after_buy",
+    "UPDATE artists SET holders = holders + 1,"
+    " price = price + datm_buy_move(last_close_price, max_shares - holders, max_shares)"
+    " WHERE mbid = %(mbid)s",
+)
+MOVE_AFTER_SALE = Prepared(
+    "datm_move_after_sale",
+    "UPDATE artists SET holders = holders - 1,"
+    " price = GREATEST(1, price - datm_sell_move(last_close_price, max_shares - holders,"
+    " max_shares)) WHERE mbid = %(mbid)s",
+)
 
 INSERT_ARTIST = (
     "INSERT INTO artists (mbid, name, price, max_shares, holders, last_close_price,"

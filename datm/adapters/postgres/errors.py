@@ -83,6 +83,12 @@ def translate(error: BaseException) -> DatmError:
     return ProgrammingError(f"database error {code or type(error).__name__}: {error}")
 
 
+def violates(error: BaseException, constraint: str) -> bool:
+    """Whether ``error`` (a datm error or the driver's) broke ``constraint``."""
+    cause = error.__cause__ if isinstance(error, DatmError) else error
+    return cause is not None and constraint_of(cause) == constraint
+
+
 @contextmanager
 def translated() -> Iterator[None]:
     """Re-raise any database error as a datm error, keeping the cause."""

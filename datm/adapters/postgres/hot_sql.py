@@ -55,18 +55,18 @@ PLAYER_EXTRAS = Prepared("datm_player_extras", f"SELECT {EXTRAS}")
 _FIND_ARTIST = f"SELECT {ARTIST_COLUMNS} FROM artists WHERE mbid = %(mbid)s"
 FIND_ARTIST = Prepared("datm_find_artist", _FIND_ARTIST)
 LOCK_ARTIST = Prepared("datm_lock_artist", f"{_FIND_ARTIST} FOR UPDATE")
-# A trade's locks in one round trip: the player's row, then (a statement whose
-# snapshot is taken after that lock was granted) the artist's row with the
-# player's row, holdings, trophies and held artists. Players before artists, as
-# every writer locks them. No row: the player or the artist is unknown.
+# A trade's read in one round trip: the player's row lock, then (a statement
+# whose snapshot is taken after that lock was granted) the artist's row, unlocked,
+# with the player's row, holdings, trophies and held artists' prices. The
+# artist's row is locked only by the trade's last statement, which applies the
+# move to it (artists.MOVE_AFTER_BUY). No row: the player or the artist is unknown.
 LOCK_PLAYER_ONLY = Prepared(
     "datm_lock_player_only", "SELECT 1 FROM players WHERE name = %(player)s FOR UPDATE"
 )
-LOCK_ARTIST_READ_PLAYER = Prepared(
-    "datm_lock_artist_read_player",
+READ_ARTIST_AND_PLAYER = Prepared(
+    "datm_read_artist_and_player",
     f"SELECT {_prefixed('a', ARTIST_COLUMNS)}, {EXTRAS}, {_prefixed('p', PLAYER_COLUMNS)}"
-    " FROM artists a, players p WHERE a.mbid = %(mbid)s AND p.name = %(player)s"
-    " FOR UPDATE OF a",
+    " FROM artists a, players p WHERE a.mbid = %(mbid)s AND p.name = %(player)s",
 )
 # What a quote reads: the player as ``FIND_PLAYER`` and the artist, if listed.
 FIND_PLAYER_AND_ARTIST = Prepared(

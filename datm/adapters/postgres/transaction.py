@@ -46,6 +46,9 @@ class Pending:
     deleted_players: set[str] = field(default_factory=set)
     artists: dict[str, Artist] = field(default_factory=dict)
     new_artists: set[str] = field(default_factory=set)
+    # Artists read unlocked for a trade: mbid -> the artist as read. Their move is
+    # applied at commit to the row as it is then (see artists.artist_writes).
+    moving: dict[str, Artist] = field(default_factory=dict)
     writes: Writes = field(default_factory=list)
 
 

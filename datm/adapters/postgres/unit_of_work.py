@@ -12,8 +12,14 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from datm.adapters.postgres import hot_sql
-from datm.adapters.postgres.artists import PostgresArtistRepository, artist_writes
-from datm.adapters.postgres.errors import translated
+from datm.adapters.postgres.artists import (
+    OVERSOLD,
+    PostgresArtistRepository,
+    artist_moves,
+    artist_writes,
+    moves_of,
+)
+from datm.adapters.postgres.errors import translated, violates
 from datm.adapters.postgres.players import (
     INSERT_PLAYER,
     PostgresPlayerRepository,
@@ -31,7 +37,7 @@ from datm.adapters.postgres.records import (
 )
 from datm.adapters.postgres.transaction import Transaction
 from datm.domain.artist import Artist
-from datm.domain.errors import UnknownArtist, UnknownPlayer
+from datm.domain.errors import NoneRemaining, ProgrammingError, UnknownArtist, UnknownPlayer
 from datm.domain.player import Player
 from datm.ports.market import MarketGate
 from datm.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -65,15 +71,22 @@ class PostgresUnitOfWork(UnitOfWork):
         self.market = PostgresMarketGate(tx)
 
     def lock_for_trade(self, player: str, mbid: str) -> tuple[Player, Artist]:
-        """One round trip: the player's row lock, then the artist's together with
-        the player's row, holdings and trophies, read after that lock was granted."""
+        """One round trip: the player's row lock, then the artist's row with the
+        player's row, holdings and trophies, read after that lock was granted.
+
+        The artist's row is not locked here: its change is written at commit as
+        the trade's move (holders one up or down, the price moved by the rule of
+        that many remaining shares) applied to the row as it is then, in the last
+        statement before COMMIT. Many buyers of one artist then queue for its row
+        only inside that statement, not across a round trip to this process; the
+        last share is still sold once (the database refuses holders > shares)."""
         pending = self._tx.pending
         if player in pending.players or mbid in pending.artists:
             return super().lock_for_trade(player, mbid)
         self._tx.begin()
         params = {"mbid": mbid, "player": player}
         rows = self._tx.fetch_after_lock(
-            hot_sql.LOCK_PLAYER_ONLY, hot_sql.LOCK_ARTIST_READ_PLAYER, params
+            hot_sql.LOCK_PLAYER_ONLY, hot_sql.READ_ARTIST_AND_PLAYER, params
         )
         if not rows:
             if not self._tx.fetch(hot_sql.PLAYER_EXISTS, params)[0][0]:
@@ -81,6 +94,7 @@ class PostgresUnitOfWork(UnitOfWork):
             raise UnknownArtist(mbid)
         row = rows[0]
         artist = self._artists.track(hot_sql.artist_from_row(row))
+        self._tx.pending.moving[mbid] = hot_sql.artist_from_row(row)
         locked = hot_sql.player_from_row(row[13:])
         return self._players.track(locked, row[10], row[11], row[12]), artist
 
@@ -102,6 +116,7 @@ class PostgresUnitOfWork(UnitOfWork):
         new_players = [w for w in player_rows if w[0] is INSERT_PLAYER]
         player_changes = player_rows[len(new_players) :]
         artist_inserts, artist_updates = artist_writes(tx)
+        moves = artist_moves(tx)
         writes = [
             *new_players,
             *artist_inserts,
@@ -109,9 +124,15 @@ class PostgresUnitOfWork(UnitOfWork):
             *artist_updates,
             *tx.pending.writes,
             *deleted_player_writes(tx),
+            *moves,  # last: the artist's row is locked from here to COMMIT
         ]
         try:
             tx.flush_and_commit(writes)
+        except ProgrammingError as error:
+            oversold = [m for _, m in moves_of(moves) if violates(error, OVERSOLD)]
+            if oversold:  # another buyer took the last share since we read it
+                raise NoneRemaining(oversold[0]) from error
+            raise
         finally:
             self._forget()
 
