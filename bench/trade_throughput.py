@@ -12,7 +12,7 @@ datm is measured two ways, both counting executed buys and sells per second:
            and executions as separate requests);
   cycle:   a quote and its execution back to back, timed together: what one api
            client asking for a price and then trading gets.
-Artists are seeded by SQL with price 100 and 1,000 shares, so that no trade is
+Artists are seeded by SQL with price 100 and 5,000 shares, so that no trade is
 refused for money or shares.
 """
 
@@ -114,7 +114,7 @@ def _seed(url: str, players: int) -> tuple[list[str], list[str]]:
         conn.exec_driver_sql(
             "INSERT INTO artists (mbid, name, price, max_shares, holders, last_close_price,"
             " last_listeners, last_playcount, listed_on) SELECT"
-            " md5('artist' || i)::uuid::text, 'artist ' || i, 100, 1000, 0, 100, 1000, 10000,"
+            " md5('artist' || i)::uuid::text, 'artist ' || i, 100, 5000, 0, 100, 1000, 10000,"
             f" current_date FROM generate_series(1, {ARTISTS}) AS i"
         )
         mbids = [r[0] for r in conn.exec_driver_sql("SELECT mbid FROM artists ORDER BY mbid")]
@@ -261,8 +261,11 @@ def datm_execute(url: str, processes: int, threads: int, seconds: int, hot: bool
     """Rounds of quoted buys then sells; the rate is executions over the timed
     phases, each phase from the first thread's start to the last thread's end."""
     clients = processes * threads
-    per_client, per_player = (60, 1) if hot else (10, 8)  # hot: 960 players <= 1,000 shares
-    rounds = max(1, seconds // (2 if hot else 4))
+    # Phases of a few seconds each, so that threads finishing at slightly different
+    # times weigh little: hot, 16 x 200 players buy the one artist (5,000 shares);
+    # spread, 16 x 10 players buy 20 artists each.
+    per_client, per_player = (200, 1) if hot else (10, 20)
+    rounds = max(1, seconds // 7)
     with database(url, "datm_bench") as db:
         keys, mbids = _seed(db, clients * per_client)
         chosen = mbids[:1] if hot else mbids

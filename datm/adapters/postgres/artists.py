@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from datm.adapters.postgres import hot_sql
+from datm.adapters.postgres.orm import StoredArtist
 from datm.adapters.postgres.prepared import Prepared, Statement
 from datm.adapters.postgres.tables import artists
 from datm.adapters.postgres.transaction import Transaction, Writes
@@ -63,7 +64,7 @@ class PostgresArtistRepository(ArtistRepository):
         found = {m: hot_sql.artist_copy(pending[m]) for m in mbids if m in pending}
         missing = [m for m in mbids if m not in found]
         if missing:
-            for artist in self._read(select(Artist).where(artists.c.mbid.in_(missing))):
+            for artist in self._read(select(StoredArtist).where(artists.c.mbid.in_(missing))):
                 found[artist.mbid] = artist
         return found
 
@@ -92,14 +93,14 @@ class PostgresArtistRepository(ArtistRepository):
         return int(self._tx.execute(select(func.count()).select_from(artists)).scalar_one())
 
     def page(self, after: str | None, limit: int) -> list[Artist]:
-        statement = select(Artist).order_by(artists.c.mbid).limit(limit)
+        statement = select(StoredArtist).order_by(artists.c.mbid).limit(limit)
         if after is not None:
             statement = statement.where(artists.c.mbid > after)
         return self._read(statement)
 
     def top_by_price(self, limit: int) -> list[Artist]:
         return self._read(
-            select(Artist).order_by(artists.c.price.desc(), artists.c.mbid).limit(limit)
+            select(StoredArtist).order_by(artists.c.price.desc(), artists.c.mbid).limit(limit)
         )
 
     def top_by_gain(self, since: date, limit: int) -> list[tuple[Artist, int]]:

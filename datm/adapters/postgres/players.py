@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 
 from datm.adapters.postgres import hot_sql
+from datm.adapters.postgres.orm import StoredPlayer
 from datm.adapters.postgres.prepared import Prepared
 from datm.adapters.postgres.tables import holdings, players, trophies
 from datm.adapters.postgres.transaction import TrackedPlayer, Transaction, Writes
@@ -32,7 +33,7 @@ class PostgresPlayerRepository(PlayerRepository):
         self._tx = tx
 
     def _select(self) -> Select[Any]:
-        return select(Player, _holdings_json(players.c.name), _trophies_json(players.c.name))
+        return select(StoredPlayer, _holdings_json(players.c.name), _trophies_json(players.c.name))
 
     def _read(self, statement: Select[Any]) -> list[Player]:
         rows = self._tx.execute(statement).all()
