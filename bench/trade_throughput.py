@@ -1,6 +1,6 @@
 """Trade throughput on Postgres against pgbench, measured in the same run.
 
-    python bench/trade_throughput.py [--url URL] [--seconds 20]
+    python bench/trade_throughput.py [--url URL] [--seconds 20] [--repeat 3]
 
 Two comparisons, each printed with its ratios:
   spread: pgbench tpcb-like (-c 16, scale 10) vs datm with 16 clients (4 processes
@@ -22,6 +22,7 @@ import argparse
 import multiprocessing as mp
 import random
 import re
+import statistics
 import subprocess
 import threading
 import time
@@ -124,6 +125,7 @@ def _seed(url: str, players: int) -> tuple[list[str], list[str]]:
     keys = []
     for index in range(players):
         link = auth.login_link()
+        assert link.token is not None  # the offline last.fm's desktop flow
         lastfm.authorise(link.token, f"bench-{index:03d}")  # type: ignore[attr-defined]
         keys.append(auth.login(link.token).session_key)
     injector.get(sa.Engine).dispose()
@@ -142,8 +144,13 @@ def _trading(url: str, pool: int, validity: float) -> Any:
 
 
 def _cycle_worker(
-    url: str, keys: list[str], mbids: list[str], start: float, stop: float, out: mp.Queue
-) -> None:  # type: ignore[type-arg]
+    url: str,
+    keys: list[str],
+    mbids: list[str],
+    start: float,
+    stop: float,
+    out: mp.Queue,  # type: ignore[type-arg]
+) -> None:
     from datm.domain.errors import DatmError
 
     trading = _trading(url, len(keys), 15.0)
@@ -310,32 +317,41 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of the whole comparison; medians printed"
+    )
     args = parser.parse_args()
     clients = args.processes * args.threads
-    rows = []
-    for label, scale, hot in (
-        ("spread over 2,000 artists", 10, False),
-        ("one hot artist", 1, True),
-    ):
-        tps = pgbench(args.url, scale, clients, args.seconds)
-        executed = datm_execute(args.url, args.processes, args.threads, args.seconds, hot)
-        cycled = datm_cycle(args.url, args.processes, args.threads, args.seconds, hot)
-        rows.append((label, scale, tps, executed, cycled))
-        print(
-            f"{label}: pgbench (scale {scale}, -c {clients}) {tps:,.0f} tps; "
-            f"datm execute {executed.rate:,.0f} trades/s ({executed.rate / tps:.2f}x, "
-            f"{executed.trades:,} in {executed.seconds:.1f} s, refused: "
-            f"{executed.errors or 'none'}); datm quote+execute {cycled.rate:,.0f} trades/s "
-            f"({cycled.rate / tps:.2f}x, refused: {cycled.errors or 'none'})",
-            flush=True,
-        )
+    workloads = (("spread over 2,000 artists", 10, False), ("one hot artist", 1, True))
+    ratios: dict[str, list[tuple[float, float, float, float, float]]] = {}
+    for run in range(1, args.repeat + 1):
+        for label, scale, hot in workloads:
+            # pgbench and datm back to back, so each ratio compares one moment's machine
+            tps = pgbench(args.url, scale, clients, args.seconds)
+            executed = datm_execute(args.url, args.processes, args.threads, args.seconds, hot)
+            cycled = datm_cycle(args.url, args.processes, args.threads, args.seconds, hot)
+            ratios.setdefault(label, []).append(
+                (tps, executed.rate, executed.rate / tps, cycled.rate, cycled.rate / tps)
+            )
+            print(
+                f"run {run}, {label}: pgbench (scale {scale}, -c {clients}) {tps:,.0f} tps; "
+                f"datm execute {executed.rate:,.0f} trades/s ({executed.rate / tps:.2f}x, "
+                f"{executed.trades:,} in {executed.seconds:.1f} s, refused: "
+                f"{executed.errors or 'none'}); datm quote+execute {cycled.rate:,.0f} trades/s "
+                f"({cycled.rate / tps:.2f}x, refused: {cycled.errors or 'none'})",
+                flush=True,
+            )
     print()
+    print(f"medians of {args.repeat} run(s):")
     print("| workload | pgbench tps | datm execute | ratio | datm quote+execute | ratio |")
     print("|---|---|---|---|---|---|")
-    for label, scale, tps, executed, cycled in rows:
+    for label, scale, _hot in workloads:
+        tps, executed, executed_ratio, cycled, cycled_ratio = (
+            statistics.median(column) for column in zip(*ratios[label], strict=True)
+        )
         print(
-            f"| {label} (pgbench scale {scale}) | {tps:,.0f} | {executed.rate:,.0f} "
-            f"| {executed.rate / tps:.2f}x | {cycled.rate:,.0f} | {cycled.rate / tps:.2f}x |"
+            f"| {label} (pgbench scale {scale}) | {tps:,.0f} | {executed:,.0f} "
+            f"| {executed_ratio:.2f}x | {cycled:,.0f} | {cycled_ratio:.2f}x |"
         )
 
 
