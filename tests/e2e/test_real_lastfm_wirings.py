@@ -18,6 +18,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 import redis
 import yaml
+from driver_watch import PRELUDE
 
 from datm.adapters.lastfm.caching import CachingLastfm
 from datm.adapters.lastfm.pylast_lastfm import PylastLastfm
@@ -72,18 +73,9 @@ def allow(fake: FakeLastfm, auth_url: str, user: str) -> None:
         assert reply.status == 200
 
 
-WEB_SCRIPT = """
-import json, os, sys
-
-class Watch:
-    attempted = []
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("sqlalchemy", "psycopg2"):
-            self.attempted.append(name)
-        return None
-
-sys.meta_path.insert(0, Watch())
-
+WEB_SCRIPT = (
+    PRELUDE
+    + """
 from datm.domain.errors import CapabilityError, NotEnoughMoney
 from datm.ports.lastfm import LastfmPort
 from datm.services.artists import ArtistService
@@ -109,9 +101,9 @@ try:
     injector.get(PlayerService).profile("anyone")
 except CapabilityError as refused:
     used["refused"] = refused.missing
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("sqlalchemy", "psycopg2"))
-print(json.dumps({"used": used, "attempted": Watch.attempted, "loaded": loaded}))
+print(json.dumps({"used": used, "attempted": Watch.attempted, "loaded": DRIVERS_LOADED()}))
 """
+)
 
 
 def test_the_web_wiring_serves_last_fm_through_the_real_adapter_and_no_database(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from driver_watch import PRELUDE
 from harness import QUOTE_SECRET, START
 from injector import Injector
 
@@ -147,17 +148,7 @@ def test_every_database_use_in_the_web_wiring_names_the_missing_database_url(use
 
 
 WEB_SCRIPT = """
-import json, sys
 from datetime import UTC, datetime
-
-class Watch:
-    attempted = []
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("sqlalchemy", "psycopg2"):
-            self.attempted.append(name)
-        return None
-
-sys.meta_path.insert(0, Watch())
 
 from datm.adapters.clock import ManualClock
 from datm.services.artists import ArtistService
@@ -174,14 +165,13 @@ for name in SERVICES:
 artists = injector.get(ArtistService)
 used = [artists.basic("radiohead").name, artists.lastfm_data("radiohead").name]
 used.append(bool(injector.get(AuthService).login_link().token))
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("sqlalchemy", "psycopg2"))
-print(json.dumps({"used": used, "attempted": Watch.attempted, "loaded": loaded}))
+print(json.dumps({"used": used, "attempted": Watch.attempted, "loaded": DRIVERS_LOADED()}))
 """
 
 
 def test_the_web_wiring_never_imports_sqlalchemy_or_psycopg2() -> None:
     services = [f"{s.__module__}.{s.__qualname__}" for s in SERVICES]
-    script = f"SERVICES = {services!r}\n" + WEB_SCRIPT
+    script = PRELUDE + f"SERVICES = {services!r}\n" + WEB_SCRIPT
 
     result = subprocess.run(
         [sys.executable, "-c", script],
