@@ -2,9 +2,10 @@
 
 Writers lock what they change with ``SELECT ... FOR UPDATE`` (players before
 artists, each in key order, as the services do), so two api processes serving
-the same player or artist queue rather than conflict. A deadlock or lock
-timeout is translated into ``Conflict`` and the service re-runs the whole
-transaction.
+the same player or artist queue rather than conflict. A trade locks its artist
+last of all, with the ``UPDATE`` that applies its move just before ``COMMIT``
+(``lock_for_trade``). A deadlock or lock timeout is translated into ``Conflict``
+and the service re-runs the whole transaction.
 """
 
 from __future__ import annotations
