@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 
 from datm.adapters.postgres import hot_sql
 from datm.adapters.postgres.orm import StoredArtist
-from datm.adapters.postgres.prepared import Prepared, Statement
+from datm.adapters.postgres.prepared import Prepared
 from datm.adapters.postgres.tables import artists
 from datm.adapters.postgres.transaction import Transaction, Writes
 from datm.domain.artist import Artist
@@ -159,10 +159,6 @@ def _fixed_in_a_trade(a: Artist) -> tuple[object, ...]:
         a.listed_on,
         a.last_closed_on,
     )
-
-
-def moves_of(moves: Writes) -> list[tuple[Statement, str]]:
-    return [(statement, str(params["mbid"])) for statement, params in moves]
 
 
 OVERSOLD = "ck_artists_remaining_not_negative"

@@ -47,7 +47,7 @@ class Pending:
     artists: dict[str, Artist] = field(default_factory=dict)
     new_artists: set[str] = field(default_factory=set)
     # Artists read unlocked for a trade: mbid -> the artist as read. Their move is
-    # applied at commit to the row as it is then (see artists.artist_writes).
+    # applied at commit to the row as it is then (see artists.artist_moves).
     moving: dict[str, Artist] = field(default_factory=dict)
     writes: Writes = field(default_factory=list)
 
@@ -141,7 +141,6 @@ class Transaction:
         self.check_open()
         statements: list[Statement] = [lock, *self._checks, sql]
         self._checks.clear()
-        self._locked = True
         return self.fetch(statements, params, locks=True)
 
     @contextmanager

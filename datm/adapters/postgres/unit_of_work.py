@@ -14,11 +14,11 @@ from sqlalchemy import Engine
 
 from datm.adapters.postgres import hot_sql
 from datm.adapters.postgres.artists import (
+    MOVE_AFTER_BUY,
     OVERSOLD,
     PostgresArtistRepository,
     artist_moves,
     artist_writes,
-    moves_of,
 )
 from datm.adapters.postgres.errors import translated, violates
 from datm.adapters.postgres.players import (
@@ -95,7 +95,7 @@ class PostgresUnitOfWork(UnitOfWork):
             raise UnknownArtist(mbid)
         row = rows[0]
         artist = self._artists.track(hot_sql.artist_from_row(row))
-        self._tx.pending.moving[mbid] = hot_sql.artist_from_row(row)
+        self._tx.pending.moving[mbid] = hot_sql.artist_copy(artist)  # as read
         locked = hot_sql.player_from_row(row[13:])
         return self._players.track(locked, row[10], row[11], row[12]), artist
 
@@ -130,9 +130,9 @@ class PostgresUnitOfWork(UnitOfWork):
         try:
             tx.flush_and_commit(writes)
         except ProgrammingError as error:
-            oversold = [m for _, m in moves_of(moves) if violates(error, OVERSOLD)]
-            if oversold:  # another buyer took the last share since we read it
-                raise NoneRemaining(oversold[0]) from error
+            bought = [p["mbid"] for s, p in moves if s is MOVE_AFTER_BUY]
+            if bought and violates(error, OVERSOLD):
+                raise NoneRemaining(bought[0]) from error  # the last share went meanwhile
             raise
         finally:
             self._forget()
