@@ -29,12 +29,11 @@ def engine() -> Iterator[Engine]:
 
 
 def fetch(engine: Engine, *statements: str | Prepared, **params: int) -> list[tuple[int, ...]]:
-    with engine.connect() as conn:
-        tx = Transaction(conn)
-        try:
-            return [tuple(row) for row in tx.fetch(list(statements), params)]
-        finally:
-            tx.release()
+    tx = Transaction(engine)
+    try:
+        return [tuple(row) for row in tx.fetch(list(statements), params)]
+    finally:
+        tx.release()
 
 
 def prepared_on_server(engine: Engine) -> set[str]:

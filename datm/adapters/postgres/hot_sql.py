@@ -6,7 +6,7 @@ holdings and trophies) is read by a statement issued after the lock is held.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,30 +28,48 @@ def _prefixed(alias: str, columns: str) -> str:
     return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))
 
 
-HOLDINGS_JSON = (
-    "(SELECT json_agg(json_build_array(h.mbid, h.price_paid, h.since)) FROM holdings h"
-    " WHERE h.player = %(player)s)"
+# A player's holdings and trophies come with its row as arrays, one per field and
+# aligned (every aggregate of one query level reads its rows in the same order):
+# the driver parses arrays of text, bigint and timestamptz in C. The prices of
+# the held artists come aligned with the holdings where a trade needs them.
+_HOLDINGS = (
+    "LATERAL (SELECT array_agg(h.mbid) AS held, array_agg(h.price_paid) AS paid,"
+    " array_agg(h.since) AS since{prices} FROM holdings h{join} WHERE h.player = {name}) hs"
 )
-TROPHIES_JSON = (
-    "(SELECT json_agg(json_build_array(t.uid, t.awarded_at)) FROM trophies t"
-    " WHERE t.player = %(player)s)"
+_TROPHIES = (
+    "LATERAL (SELECT array_agg(t.uid) AS uids, array_agg(t.awarded_at) AS awarded"
+    " FROM trophies t WHERE t.player = {name}) ts"
 )
-HELD_PRICES_JSON = (
-    "(SELECT json_agg(json_build_array(a.mbid, a.price)) FROM artists a"
-    " JOIN holdings h ON h.mbid = a.mbid WHERE h.player = %(player)s)"
-)
-EXTRAS = f"{HOLDINGS_JSON}, {TROPHIES_JSON}, {HELD_PRICES_JSON}"
+
+
+def _extras_of(name: str, prices: bool = False) -> str:
+    held = _HOLDINGS.format(
+        name=name,
+        prices=", array_agg(x.price) AS prices" if prices else "",
+        join=" JOIN artists x ON x.mbid = h.mbid" if prices else "",
+    )
+    return f"{held} CROSS JOIN {_TROPHIES.format(name=name)}"
+
+
+# A player read with its extras: PLAYER_COLUMNS, then held, paid, since, uids, awarded.
+PLAYER_READ = f"{_prefixed('p', PLAYER_COLUMNS)}, hs.held, hs.paid, hs.since, ts.uids, ts.awarded"
+PLAYER_READ_WIDTH = 15
 
 FIND_PLAYER = Prepared(
     "datm_find_player",
-    f"SELECT {PLAYER_COLUMNS}, {HOLDINGS_JSON}, {TROPHIES_JSON}, NULL"
-    " FROM players WHERE name = %(player)s",
+    f"SELECT {PLAYER_READ} FROM players p CROSS JOIN {_extras_of('p.name')}"
+    " WHERE p.name = %(player)s",
 )
 LOCK_PLAYER = Prepared(
     "datm_lock_player",
     f"SELECT {PLAYER_COLUMNS} FROM players WHERE name = %(player)s FOR UPDATE",
 )
-PLAYER_EXTRAS = Prepared("datm_player_extras", f"SELECT {EXTRAS}")
+# After LOCK_PLAYER: held, paid, since, uids, awarded, prices.
+PLAYER_EXTRAS = Prepared(
+    "datm_player_extras",
+    "SELECT hs.held, hs.paid, hs.since, ts.uids, ts.awarded, hs.prices"
+    f" FROM {_extras_of('%(player)s', prices=True)}",
+)
 _FIND_ARTIST = f"SELECT {ARTIST_COLUMNS} FROM artists WHERE mbid = %(mbid)s"
 FIND_ARTIST = Prepared("datm_find_artist", _FIND_ARTIST)
 LOCK_ARTIST = Prepared("datm_lock_artist", f"{_FIND_ARTIST} FOR UPDATE")
@@ -60,20 +78,22 @@ LOCK_ARTIST = Prepared("datm_lock_artist", f"{_FIND_ARTIST} FOR UPDATE")
 # with the player's row, holdings, trophies and held artists' prices. The
 # artist's row is locked only by the trade's last statement, which applies the
 # move to it (artists.MOVE_AFTER_BUY). No row: the player or the artist is unknown.
+# Columns: ARTIST_COLUMNS, PLAYER_READ, prices.
 LOCK_PLAYER_ONLY = Prepared(
     "datm_lock_player_only", "SELECT 1 FROM players WHERE name = %(player)s FOR UPDATE"
 )
 READ_ARTIST_AND_PLAYER = Prepared(
     "datm_read_artist_and_player",
-    f"SELECT {_prefixed('a', ARTIST_COLUMNS)}, {EXTRAS}, {_prefixed('p', PLAYER_COLUMNS)}"
-    " FROM artists a, players p WHERE a.mbid = %(mbid)s AND p.name = %(player)s",
+    f"SELECT {_prefixed('a', ARTIST_COLUMNS)}, {PLAYER_READ}, hs.prices"
+    f" FROM artists a, players p CROSS JOIN {_extras_of('p.name', prices=True)}"
+    " WHERE a.mbid = %(mbid)s AND p.name = %(player)s",
 )
-# What a quote reads: the player as ``FIND_PLAYER`` and the artist, if listed.
+# What a quote reads: the player as ``FIND_PLAYER``, then the artist, if listed.
 FIND_PLAYER_AND_ARTIST = Prepared(
     "datm_find_player_and_artist",
-    f"SELECT {_prefixed('p', PLAYER_COLUMNS)}, {HOLDINGS_JSON}, {TROPHIES_JSON},"
-    f" {_prefixed('a', ARTIST_COLUMNS)} FROM players p LEFT JOIN artists a"
-    " ON a.mbid = %(mbid)s WHERE p.name = %(player)s",
+    f"SELECT {PLAYER_READ}, {_prefixed('a', ARTIST_COLUMNS)}"
+    f" FROM players p CROSS JOIN {_extras_of('p.name')}"
+    " LEFT JOIN artists a ON a.mbid = %(mbid)s WHERE p.name = %(player)s",
 )
 PLAYER_EXISTS = "SELECT EXISTS (SELECT 1 FROM players WHERE name = %(player)s)"
 FIND_SESSION = Prepared(
@@ -133,19 +153,28 @@ def artist_copy(artist: Artist) -> Artist:
     )
 
 
-def _decode(raw: Any) -> list[Any]:
-    if raw is None:
-        return []
-    return list(json.loads(raw) if isinstance(raw, str) else raw)
+def read_player(row: Sequence[Any]) -> Player:
+    """A player from the ``PLAYER_READ`` columns of a row."""
+    return attach_extras(player_from_row(row), *row[10:PLAYER_READ_WIDTH])
 
 
-def attach_extras(player: Player, held: Any, awarded: Any) -> Player:
-    player.holdings = {
-        m: Holding(m, int(p), datetime.fromisoformat(s)) for m, p, s in _decode(held)
-    }
-    player.trophies = {u: datetime.fromisoformat(a) for u, a in _decode(awarded)}
+def attach_extras(
+    player: Player,
+    held: list[str] | None,
+    paid: list[int] | None,
+    since: list[datetime] | None,
+    uids: list[str] | None,
+    awarded: list[datetime] | None,
+) -> Player:
+    """Holdings and trophies from their aligned arrays (None: there are none)."""
+    player.holdings = (
+        {m: Holding(m, p, t) for m, p, t in zip(held, paid, since, strict=True)}
+        if held and paid and since
+        else {}
+    )
+    player.trophies = dict(zip(uids, awarded, strict=True)) if uids and awarded else {}
     return player
 
 
-def held_prices(raw: Any) -> dict[str, int]:
-    return {mbid: int(price) for mbid, price in _decode(raw)}
+def held_prices(held: list[str] | None, prices: list[int] | None) -> dict[str, int]:
+    return dict(zip(held, prices, strict=True)) if held and prices else {}

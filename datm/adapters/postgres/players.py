@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from datm.adapters.postgres import hot_sql
 from datm.adapters.postgres.orm import StoredPlayer
@@ -18,14 +20,19 @@ from datm.domain.player import Player, period_points
 from datm.ports.repositories import PlayerRepository
 
 
-def _holdings_json(name: ColumnElement[Any]) -> Any:
-    row = func.json_build_array(holdings.c.mbid, holdings.c.price_paid, holdings.c.since)
-    return select(func.json_agg(row)).where(holdings.c.player == name).scalar_subquery()
+def _extras(name: ColumnElement[Any]) -> list[Any]:
+    """held, paid, since, uids, awarded (as hot_sql reads them), each array
+    ordered by its key so that separate subqueries stay aligned."""
 
+    def aggregated(column: Any, key: Any, table: Any) -> Any:
+        values = func.array_agg(aggregate_order_by(column, key))
+        return select(values).where(table.c.player == name).scalar_subquery()
 
-def _trophies_json(name: ColumnElement[Any]) -> Any:
-    row = func.json_build_array(trophies.c.uid, trophies.c.awarded_at)
-    return select(func.json_agg(row)).where(trophies.c.player == name).scalar_subquery()
+    h, t = holdings.c, trophies.c
+    return [
+        *(aggregated(c, h.mbid, holdings) for c in (h.mbid, h.price_paid, h.since)),
+        *(aggregated(c, t.uid, trophies) for c in (t.uid, t.awarded_at)),
+    ]
 
 
 class PostgresPlayerRepository(PlayerRepository):
@@ -33,11 +40,11 @@ class PostgresPlayerRepository(PlayerRepository):
         self._tx = tx
 
     def _select(self) -> Select[Any]:
-        return select(StoredPlayer, _holdings_json(players.c.name), _trophies_json(players.c.name))
+        return select(StoredPlayer, *_extras(players.c.name))
 
     def _read(self, statement: Select[Any]) -> list[Player]:
         rows = self._tx.execute(statement).all()
-        loaded = [hot_sql.attach_extras(p, held, awarded) for p, held, awarded in rows]
+        loaded = [hot_sql.attach_extras(row[0], *row[1:]) for row in rows]
         return self._tx.detached(loaded)
 
     def find(self, name: str) -> Player | None:
@@ -47,8 +54,7 @@ class PostgresPlayerRepository(PlayerRepository):
         rows = self._tx.fetch(hot_sql.FIND_PLAYER, {"player": name})
         if not rows:
             return None
-        row = rows[0]
-        return hot_sql.attach_extras(hot_sql.player_from_row(row), row[10], row[11])
+        return hot_sql.read_player(rows[0])
 
     def get(self, name: str) -> Player:
         player = self.find(name)
@@ -64,10 +70,12 @@ class PostgresPlayerRepository(PlayerRepository):
             raise UnknownPlayer(name)
         return hot_sql.player_from_row(rows[0])
 
-    def track(self, player: Player, held: Any, awarded: Any, prices_held: Any) -> Player:
-        """Attach what the lock protects, read after it was granted, and track it."""
-        hot_sql.attach_extras(player, held, awarded)
-        self._tx.held_prices.update(hot_sql.held_prices(prices_held))
+    def track(self, player: Player, extras: Sequence[Any]) -> Player:
+        """Attach what the lock protects, read after it was granted, and track it:
+        ``extras`` are the columns of ``hot_sql.PLAYER_EXTRAS``."""
+        held, paid, since, uids, awarded, prices = extras
+        hot_sql.attach_extras(player, held, paid, since, uids, awarded)
+        self._tx.held_prices.update(hot_sql.held_prices(held, prices))
         self._tx.pending.players[player.name] = TrackedPlayer(
             player, dict(player.holdings), dict(player.trophies)
         )
@@ -81,7 +89,7 @@ class PostgresPlayerRepository(PlayerRepository):
         # snapshot is taken after the lock was granted.
         player = self.lock_row(name)
         extras = self._tx.fetch(hot_sql.PLAYER_EXTRAS, {"player": name})[0]
-        return self.track(player, *extras)
+        return self.track(player, extras)
 
     def add(self, player: Player) -> None:
         self._tx.check_open()

@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import psycopg2
-from sqlalchemy import Connection, Executable
+from sqlalchemy import Connection, Engine, Executable
 from sqlalchemy.orm import Session
 
 from datm.adapters.postgres.engine import PRELUDE
-from datm.adapters.postgres.errors import translated
+from datm.adapters.postgres.errors import DatabaseUnavailable, translated
 from datm.adapters.postgres.prepared import Prepared, Preparer, Statement
 from datm.domain.artist import Artist
 from datm.domain.errors import ProgrammingError
@@ -53,8 +53,15 @@ class Pending:
 
 
 class Transaction:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    """On one pooled connection, checked out here. The hot path drives the
+    driver's connection itself; SQLAlchemy's ``Connection`` and ``Session`` are
+    made over the same pooled connection only when an ORM read needs them."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        with translated():
+            self._pooled = engine.raw_connection()
+        self._conn: Connection | None = None
         self._session: Session | None = None
         self._cursor: Any = None
         self.pending = Pending()
@@ -115,22 +122,26 @@ class Transaction:
         self.check_open()
         statements = [sql] if isinstance(sql, str | Prepared) else list(sql)
         prelude = self._take_prelude()
-        with translated():  # even reaching the connection may raise (after a disconnect)
+        with translated():
             preparer = self._preparer()
             body = [preparer.text(s) for s in statements]
             text = ";\n".join([*preparer.front(), *([prelude] if prelude else []), *body])
             with self._disconnects_invalidate_the_pool(), preparer.outcome():
                 if self._cursor is None:
-                    dbapi = self.conn.connection.dbapi_connection
-                    assert dbapi is not None
-                    self._cursor = dbapi.cursor()
+                    self._cursor = self._dbapi().cursor()
                 self._cursor.execute(text, params)
                 rows: list[Any] = self._cursor.fetchall()
         self._locked = self._locked or locks
         return rows
 
     def _preparer(self) -> Preparer:
-        return Preparer(self.conn.connection.info)
+        return Preparer(self._pooled.info)
+
+    def _dbapi(self) -> Any:
+        dbapi = self._pooled.dbapi_connection
+        if dbapi is None:  # invalidated after a failure; the unit of work is over
+            raise DatabaseUnavailable("connection lost")
+        return dbapi
 
     def fetch_after_lock(
         self, lock: Statement, sql: Statement, params: dict[str, Any]
@@ -153,12 +164,19 @@ class Transaction:
         try:
             yield
         except psycopg2.Error as error:
-            fairy = self.conn.connection
-            if self.conn.dialect.is_disconnect(cast(Any, error), fairy.dbapi_connection, None):
+            pooled = self._pooled
+            if self._engine.dialect.is_disconnect(cast(Any, error), pooled.dbapi_connection, None):
                 # SQLAlchemy's own call (Connection._handle_dbapi_exception); this
                 # connection is left as it is: its rollback or release discards it.
-                self.conn.engine.pool._invalidate(fairy, error, _checkin=False)
+                self._engine.pool._invalidate(pooled, error, _checkin=False)
             raise
+
+    @property
+    def conn(self) -> Connection:
+        """SQLAlchemy's connection over the pooled one, made on first use."""
+        if self._conn is None:
+            self._conn = Connection(self._engine, connection=self._pooled)
+        return self._conn
 
     @property
     def session(self) -> Session:
@@ -205,13 +223,11 @@ class Transaction:
         if not self._prelude and not self._begun:
             return
         with translated():
-            dbapi = self.conn.connection.dbapi_connection
-            assert dbapi is not None
             preparer = self._preparer()
             with (
                 self._disconnects_invalidate_the_pool(),
                 preparer.outcome(),
-                closing(dbapi.cursor()) as cursor,
+                closing(self._dbapi().cursor()) as cursor,
             ):
                 body = [cursor.mogrify(preparer.text(sql), params) for sql, params in writes]
                 parts = [p.encode() for p in (*preparer.front(), *self._prelude)] + body
@@ -235,7 +251,10 @@ class Transaction:
             self._cursor.close()
         if self._session is not None:
             self._session.close()
-        self.conn.close()
+        if self._conn is not None:
+            self._conn.close()  # gives back the pooled connection it wraps
+        else:
+            self._pooled.close()
 
     def rollback(self) -> None:
         """End the transaction on the server, if one was begun; forget the prelude."""
@@ -246,10 +265,13 @@ class Transaction:
             return
         self._begun = False
         try:
-            dbapi = self.conn.connection.dbapi_connection
+            dbapi = self._pooled.dbapi_connection
             if dbapi is not None:
                 with closing(dbapi.cursor()) as cursor:
                     cursor.execute("ROLLBACK")
         except Exception:
             # A dead connection ends its transaction by itself; drop it from the pool.
-            self.conn.invalidate()
+            if self._conn is not None:
+                self._conn.invalidate()
+            else:
+                self._pooled.invalidate()

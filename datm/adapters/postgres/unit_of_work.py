@@ -20,7 +20,7 @@ from datm.adapters.postgres.artists import (
     artist_moves,
     artist_writes,
 )
-from datm.adapters.postgres.errors import translated, violates
+from datm.adapters.postgres.errors import violates
 from datm.adapters.postgres.players import (
     INSERT_PLAYER,
     PostgresPlayerRepository,
@@ -56,10 +56,7 @@ class PostgresMarketGate(MarketGate):
 
 class PostgresUnitOfWork(UnitOfWork):
     def __init__(self, engine: Engine) -> None:
-        with translated():
-            self._conn = engine.connect()
-        self._tx = Transaction(self._conn)
-        tx = self._tx
+        self._tx = tx = Transaction(engine)
         self._players = self.players = PostgresPlayerRepository(tx)
         self._artists = self.artists = PostgresArtistRepository(tx)
         self.trades = PostgresTradeRepository(tx)
@@ -96,8 +93,8 @@ class PostgresUnitOfWork(UnitOfWork):
         row = rows[0]
         artist = self._artists.track(hot_sql.artist_from_row(row))
         self._tx.pending.moving[mbid] = hot_sql.artist_copy(artist)  # as read
-        locked = hot_sql.player_from_row(row[13:])
-        return self._players.track(locked, row[10], row[11], row[12]), artist
+        read = row[10:]  # PLAYER_READ, then the held artists' prices: PLAYER_EXTRAS' order
+        return self._players.track(hot_sql.player_from_row(read), read[10:]), artist
 
     def read_for_quote(self, player: str, mbid: str) -> tuple[Player, Artist | None]:
         pending = self._tx.pending
@@ -107,9 +104,9 @@ class PostgresUnitOfWork(UnitOfWork):
         if not rows:
             raise UnknownPlayer(player)
         row = rows[0]
-        found = hot_sql.attach_extras(hot_sql.player_from_row(row), row[10], row[11])
-        artist = hot_sql.artist_from_row(row[12:]) if row[12] is not None else None
-        return found, artist
+        found = hot_sql.read_player(row)
+        listed = row[hot_sql.PLAYER_READ_WIDTH :]
+        return found, hot_sql.artist_from_row(listed) if listed[0] is not None else None
 
     def commit(self) -> None:
         tx = self._tx
