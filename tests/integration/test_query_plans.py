@@ -57,6 +57,9 @@ TABLES = ("players", "artists", "holdings", "trophies", "trades", "ledger", "ses
 def prepared_statements() -> list[Prepared]:
     modules = (hot_sql, players, records, artists)
     found = {s.name: s for m in modules for s in vars(m).values() if isinstance(s, Prepared)}
+    for columns in (("money", "trades_made"), players._UPDATABLE):  # made on demand
+        update = players.update_player(columns)
+        found[update.name] = update
     return [found[name] for name in sorted(found)]
 
 

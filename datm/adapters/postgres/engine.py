@@ -41,6 +41,10 @@ def make_engine(settings: Settings) -> Engine:
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
         pool_timeout=settings.pool_timeout_seconds,
+        # No reset on checkin: in autocommit psycopg2's rollback() is a no-op that
+        # cannot see the BEGIN datm sends itself; Transaction.release ends what a
+        # failure left open, from libpq's own view of the server's status.
+        pool_reset_on_return=None,
         connect_args={"connect_timeout": 5, "application_name": "datm"},
     )
     lock_ms = int(settings.lock_timeout_seconds * 1000)

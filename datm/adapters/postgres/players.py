@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -77,7 +78,7 @@ class PostgresPlayerRepository(PlayerRepository):
         hot_sql.attach_extras(player, held, paid, since, uids, awarded)
         self._tx.held_prices.update(hot_sql.held_prices(held, prices))
         self._tx.pending.players[player.name] = TrackedPlayer(
-            player, dict(player.holdings), dict(player.trophies)
+            player, dict(player.holdings), dict(player.trophies), player_row(player)
         )
         return player
 
@@ -143,28 +144,36 @@ class PostgresPlayerRepository(PlayerRepository):
         ]
 
 
+def player_row(p: Player) -> dict[str, Any]:
+    """The values of a player's row but its name, by column."""
+    return {
+        "league": p.league,
+        "money": p.money,
+        "created_at": p.created_at,
+        "trades_made": p.trades_made,
+        "points_all_time": p.points_all_time,
+        "points_daily": p.points_daily,
+        "points_weekly": p.points_weekly,
+        "points_monthly": p.points_monthly,
+        "points_day": p.points_day,
+    }
+
+
 def player_writes(tx: Transaction) -> Writes:
-    """Statements for tracked, new and deleted players, in foreign-key order."""
+    """Statements for tracked, new and deleted players, in foreign-key order.
+    A tracked player's update sets only the columns that changed (a trade's:
+    money and trades made), so the driver adapts and sends fewer values."""
     inserts: Writes = []
     updates: Writes = []
     for name, tracked in sorted(tx.pending.players.items()):
         p = tracked.player
-        row = {
-            "name": p.name,
-            "league": p.league,
-            "money": p.money,
-            "created_at": p.created_at,
-            "trades_made": p.trades_made,
-            "pat": p.points_all_time,
-            "pd": p.points_daily,
-            "pw": p.points_weekly,
-            "pm": p.points_monthly,
-            "pday": p.points_day,
-        }
+        row = player_row(p)
         if name in tx.pending.new_players:
-            inserts.append((INSERT_PLAYER, row))
+            inserts.append((INSERT_PLAYER, {"name": name, **row}))
         else:
-            updates.append((UPDATE_PLAYER, row))
+            changed = {c: v for c, v in row.items() if v != tracked.row[c]}
+            if changed:
+                updates.append((update_player(tuple(changed)), {"name": name, **changed}))
         for mbid in sorted(tracked.holdings.keys() - p.holdings.keys()):
             updates.append((DELETE_HOLDING, {"player": name, "mbid": mbid}))
         for mbid in sorted(p.holdings.keys() - tracked.holdings.keys()):
@@ -180,6 +189,19 @@ def player_writes(tx: Transaction) -> Writes:
     return inserts + updates
 
 
+@functools.cache
+def update_player(columns: tuple[str, ...]) -> Prepared:
+    """The update of these columns, prepared once per connection; a handful of
+    combinations occur (a trade's, a close's, a reset's)."""
+    if not columns or not set(columns) <= set(_UPDATABLE):
+        raise ProgrammingError(f"cannot update players' {columns}")
+    mask = sum(1 << _UPDATABLE.index(c) for c in columns)
+    sets = ", ".join(f"{c} = %({c})s" for c in columns)
+    return Prepared(
+        f"datm_update_player_{mask:02x}", f"UPDATE players SET {sets} WHERE name = %(name)s"
+    )
+
+
 def deleted_player_writes(tx: Transaction) -> Writes:
     return [(DELETE_PLAYER, {"name": n}) for n in sorted(tx.pending.deleted_players)]
 
@@ -187,13 +209,18 @@ def deleted_player_writes(tx: Transaction) -> Writes:
 INSERT_PLAYER = (
     "INSERT INTO players (name, league, money, created_at, trades_made, points_all_time,"
     " points_daily, points_weekly, points_monthly, points_day) VALUES (%(name)s, %(league)s,"
-    " %(money)s, %(created_at)s, %(trades_made)s, %(pat)s, %(pd)s, %(pw)s, %(pm)s, %(pday)s)"
+    " %(money)s, %(created_at)s, %(trades_made)s, %(points_all_time)s, %(points_daily)s,"
+    " %(points_weekly)s, %(points_monthly)s, %(points_day)s)"
 )
-UPDATE_PLAYER = Prepared(
-    "datm_update_player",
-    "UPDATE players SET league = %(league)s, money = %(money)s, trades_made = %(trades_made)s,"
-    " points_all_time = %(pat)s, points_daily = %(pd)s, points_weekly = %(pw)s,"
-    " points_monthly = %(pm)s, points_day = %(pday)s WHERE name = %(name)s",
+_UPDATABLE = (  # the order names the prepared updates
+    "league",
+    "money",
+    "trades_made",
+    "points_all_time",
+    "points_daily",
+    "points_weekly",
+    "points_monthly",
+    "points_day",
 )
 DELETE_HOLDING = Prepared(
     "datm_delete_holding", "DELETE FROM holdings WHERE player = %(player)s AND mbid = %(mbid)s"

@@ -10,8 +10,6 @@ front of a statement's first use on a connection, and later uses send
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 PREPARED = "datm_prepared"  # connection record info: names prepared on it
@@ -68,15 +66,6 @@ class Preparer:
         self._names.update(self.pending)
         self.pending.clear()
         self._reset = False
-
-    @contextmanager
-    def outcome(self) -> Iterator[None]:
-        try:
-            yield
-        except BaseException as error:
-            self.failed(stale=is_stale_plan(error))
-            raise
-        self.sent()
 
     def failed(self, stale: bool = False) -> None:
         """Some PREPAREs of a failed string may have run (they outlive a rollback),

@@ -8,8 +8,8 @@ round trip for all the writes of a trade.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar, cast
@@ -19,24 +19,32 @@ from sqlalchemy import Connection, Engine, Executable
 from sqlalchemy.orm import Session
 
 from datm.adapters.postgres.engine import PRELUDE
-from datm.adapters.postgres.errors import DatabaseUnavailable, translated
-from datm.adapters.postgres.prepared import Prepared, Preparer, Statement
+from datm.adapters.postgres.errors import DatabaseUnavailable, translate, translated
+from datm.adapters.postgres.prepared import Prepared, Preparer, Statement, is_stale_plan
 from datm.domain.artist import Artist
-from datm.domain.errors import ProgrammingError
+from datm.domain.errors import DatmError, ProgrammingError
 from datm.domain.player import Holding, Player
 
 T = TypeVar("T")
 Writes = list[tuple[Statement, dict[str, Any]]]
 
+_ROLLBACK_ENDS = (
+    psycopg2.extensions.TRANSACTION_STATUS_INTRANS,
+    psycopg2.extensions.TRANSACTION_STATUS_INERROR,
+)
 MARKET_LOCK_KEY = 0x6461746D  # "datm": the advisory lock of the market
 MARKET_GATE = f"SELECT datm_require_market_open({MARKET_LOCK_KEY})"  # raises DM001
 
 
 @dataclass
 class TrackedPlayer:
+    """A player as it was read (its row's values, holdings and trophies), to
+    write at commit only what changed."""
+
     player: Player
     holdings: dict[str, Holding]
     trophies: dict[str, datetime]
+    row: dict[str, Any] = field(default_factory=dict)  # empty: a new player
 
 
 @dataclass
@@ -122,15 +130,21 @@ class Transaction:
         self.check_open()
         statements = [sql] if isinstance(sql, str | Prepared) else list(sql)
         prelude = self._take_prelude()
-        with translated():
-            preparer = self._preparer()
-            body = [preparer.text(s) for s in statements]
-            text = ";\n".join([*preparer.front(), *([prelude] if prelude else []), *body])
-            with self._disconnects_invalidate_the_pool(), preparer.outcome():
-                if self._cursor is None:
-                    self._cursor = self._dbapi().cursor()
-                self._cursor.execute(text, params)
-                rows: list[Any] = self._cursor.fetchall()
+        preparer = self._preparer()
+        body = [preparer.text(s) for s in statements]
+        text = ";\n".join([*preparer.front(), *([prelude] if prelude else []), *body])
+        # try/except rather than context managers: this runs twice per trade
+        try:
+            if self._cursor is None:
+                self._cursor = self._dbapi().cursor()
+            self._cursor.execute(text, params)
+            rows: list[Any] = self._cursor.fetchall()
+        except psycopg2.Error as error:
+            raise self._driver_failed(error, preparer) from error
+        except BaseException:
+            preparer.failed()
+            raise
+        preparer.sent()
         self._locked = self._locked or locks
         return rows
 
@@ -154,22 +168,18 @@ class Transaction:
         self._checks.clear()
         return self.fetch(statements, params, locks=True)
 
-    @contextmanager
-    def _disconnects_invalidate_the_pool(self) -> Iterator[None]:
-        """SQLAlchemy never sees the errors of the driver's own cursor, so do what it
-        does for its own statements when one says the connection was lost: mark
-        every pooled connection as old as this one invalid, to be replaced at its
-        next checkout. Else, after a Postgres restart, each dead connection in the
-        pool fails one call, however much later it is checked out."""
-        try:
-            yield
-        except psycopg2.Error as error:
-            pooled = self._pooled
-            if self._engine.dialect.is_disconnect(cast(Any, error), pooled.dbapi_connection, None):
-                # SQLAlchemy's own call (Connection._handle_dbapi_exception); this
-                # connection is left as it is: its rollback or release discards it.
-                self._engine.pool._invalidate(pooled, error, _checkin=False)
-            raise
+    def _driver_failed(self, error: psycopg2.Error, preparer: Preparer) -> DatmError:
+        """The datm error for a failure of the driver's own cursor, after what
+        SQLAlchemy does for its own statements when one says the connection was
+        lost: mark every pooled connection as old as this one invalid, to be
+        replaced at its next checkout. (Else, after a Postgres restart, each dead
+        connection in the pool fails one call, however much later it is checked
+        out.) This connection is left as it is: its rollback or release discards it."""
+        preparer.failed(stale=is_stale_plan(error))
+        pooled = self._pooled
+        if self._engine.dialect.is_disconnect(cast(Any, error), pooled.dbapi_connection, None):
+            self._engine.pool._invalidate(pooled, error, _checkin=False)  # as Connection does
+        return translate(error)
 
     @property
     def conn(self) -> Connection:
@@ -222,19 +232,21 @@ class Transaction:
         self._checks.clear()
         if not self._prelude and not self._begun:
             return
-        with translated():
-            preparer = self._preparer()
-            with (
-                self._disconnects_invalidate_the_pool(),
-                preparer.outcome(),
-                closing(self._dbapi().cursor()) as cursor,
-            ):
+        preparer = self._preparer()
+        try:
+            with closing(self._dbapi().cursor()) as cursor:
                 body = [cursor.mogrify(preparer.text(sql), params) for sql, params in writes]
                 parts = [p.encode() for p in (*preparer.front(), *self._prelude)] + body
                 if self._begun:
                     parts.append(b"COMMIT")
                 self._prelude.clear()
                 cursor.execute(b";\n".join(parts))
+        except psycopg2.Error as error:
+            raise self._driver_failed(error, preparer) from error
+        except BaseException:
+            preparer.failed()
+            raise
+        preparer.sent()
         self._begun = self._want_gate = self._locked = False
 
     def forget(self) -> None:
@@ -251,10 +263,30 @@ class Transaction:
             self._cursor.close()
         if self._session is not None:
             self._session.close()
+        self._end_a_transaction_left_open()
         if self._conn is not None:
             self._conn.close()  # gives back the pooled connection it wraps
         else:
             self._pooled.close()
+
+    def _end_a_transaction_left_open(self) -> None:
+        """The pool does not reset connections (see engine.make_engine): a
+        transaction still open on the server after a failure is rolled back
+        here, or the connection discarded, before the next unit of work gets it.
+        libpq knows the server's transaction status without a round trip."""
+        dbapi = self._pooled.dbapi_connection
+        if dbapi is None:
+            return
+        status = dbapi.info.transaction_status
+        if status == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+            return
+        try:
+            if status not in _ROLLBACK_ENDS:
+                raise psycopg2.InterfaceError(f"transaction status {status}")
+            with closing(dbapi.cursor()) as cursor:
+                cursor.execute("ROLLBACK")
+        except psycopg2.Error:
+            self._invalidate()
 
     def rollback(self) -> None:
         """End the transaction on the server, if one was begun; forget the prelude."""
@@ -271,7 +303,10 @@ class Transaction:
                     cursor.execute("ROLLBACK")
         except Exception:
             # A dead connection ends its transaction by itself; drop it from the pool.
-            if self._conn is not None:
-                self._conn.invalidate()
-            else:
-                self._pooled.invalidate()
+            self._invalidate()
+
+    def _invalidate(self) -> None:
+        if self._conn is not None:
+            self._conn.invalidate()
+        else:
+            self._pooled.invalidate()
