@@ -76,8 +76,8 @@ LOCK_ARTIST = Prepared("datm_lock_artist", f"{_FIND_ARTIST} FOR UPDATE")
 # A trade's read in one round trip: the player's row lock, then (a statement
 # whose snapshot is taken after that lock was granted) the artist's row, unlocked,
 # with the player's row, holdings, trophies and held artists' prices. The
-# artist's row is locked only by the trade's last round trip, whose first write
-# applies the move to it (artists.MOVE_AFTER_BUY). No row: the player or the artist is unknown.
+# artist's row is locked only by the trade's last statement, which applies the
+# move to it (artists.MOVE_AFTER_BUY). No row: the player or the artist is unknown.
 # Columns: ARTIST_COLUMNS, PLAYER_READ, prices.
 LOCK_PLAYER_ONLY = Prepared(
     "datm_lock_player_only", "SELECT 1 FROM players WHERE name = %(player)s FOR UPDATE"

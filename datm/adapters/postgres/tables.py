@@ -32,6 +32,15 @@ metadata = MetaData(naming_convention=NAMING)
 
 TS = DateTime(timezone=True)
 
+
+def _artist_checked_at_commit() -> ForeignKey:
+    """A holding's or trade's artist, checked at COMMIT (revision 0006). A trade
+    locks the artist's row last, to apply its move (unit_of_work.commit); checked
+    at the insert, the key's FOR KEY SHARE lock came first, and every concurrent
+    buyer of a hot artist joined a multixact on its row."""
+    return ForeignKey("artists.mbid", deferrable=True, initially="DEFERRED")
+
+
 leagues = Table(
     "leagues",
     metadata,
@@ -81,7 +90,7 @@ holdings = Table(
     "holdings",
     metadata,
     Column("player", String(64), ForeignKey("players.name", ondelete="CASCADE"), primary_key=True),
-    Column("mbid", String(36), ForeignKey("artists.mbid"), primary_key=True),
+    Column("mbid", String(36), _artist_checked_at_commit(), primary_key=True),
     Column("price_paid", BigInteger, nullable=False),
     Column("since", TS, nullable=False),
     Index(None, "mbid"),
@@ -111,7 +120,7 @@ trades = Table(
     Column("id", BigInteger, primary_key=True, autoincrement=True),
     # SET NULL: deleting a player keeps the trade record, anonymised.
     Column("player", String(64), ForeignKey("players.name", ondelete="SET NULL"), nullable=True),
-    Column("mbid", String(36), ForeignKey("artists.mbid"), nullable=False),
+    Column("mbid", String(36), _artist_checked_at_commit(), nullable=False),
     Column("side", String(4), nullable=False),
     Column("price", BigInteger, nullable=False),
     Column("at", TS, nullable=False),

@@ -3,8 +3,8 @@
 Writers lock what they change with ``SELECT ... FOR UPDATE`` (players before
 artists, each in key order, as the services do), so two api processes serving
 the same player or artist queue rather than conflict. A trade locks its artist
-only in its last round trip, with the ``UPDATE`` that applies its move, first of
-the writes sent with ``COMMIT`` (``lock_for_trade``, ``commit``). A deadlock or
+last of all, with the ``UPDATE`` that applies its move just before ``COMMIT``
+(``lock_for_trade``, ``commit``). A deadlock or
 lock timeout is translated into ``Conflict`` and the service re-runs the whole
 transaction.
 """
@@ -75,9 +75,10 @@ class PostgresUnitOfWork(UnitOfWork):
 
         The artist's row is not locked here: its change is written at commit as
         the trade's move (holders one up or down, the price moved by the rule of
-        that many remaining shares) applied to the row as it is then, in the round
-        trip that ends with COMMIT. Many buyers of one artist then queue for its
-        row only inside the server, not across a round trip to this process; the
+        that many remaining shares) applied to the row as it is then, in the last
+        statement before COMMIT. Many buyers of one artist then queue for its row
+        only inside that statement and the commit, not across a round trip to this
+        process; the
         last share is still sold once (the database refuses holders > shares)."""
         pending = self._tx.pending
         if player in pending.players or mbid in pending.artists:
@@ -117,19 +118,18 @@ class PostgresUnitOfWork(UnitOfWork):
         artist_inserts, artist_updates = artist_writes(tx)
         moves = artist_moves(tx)
         writes = [
-            # First: the foreign keys of the holding and trade rows lock the
-            # artist's row FOR KEY SHARE. Behind the move they find it locked by
-            # this transaction already; ahead of it, every concurrent buyer of a
-            # hot artist added itself to a multixact on its row, which cost the
-            # server 0.4 ms a trade (docs/PERFORMANCE.md). The lock is still held
-            # only for the rest of this one string.
-            *moves,
             *new_players,
             *artist_inserts,
             *player_changes,
             *artist_updates,
             *tx.pending.writes,
             *deleted_player_writes(tx),
+            # Last: the artist's row is locked from here to COMMIT. The foreign
+            # keys to artists are checked at COMMIT (revision 0006), after the
+            # move, so they find the row locked by this transaction: checked at
+            # each insert, every concurrent buyer of a hot artist added itself
+            # to a multixact on its row (docs/PERFORMANCE.md).
+            *moves,
         ]
         try:
             tx.flush_and_commit(writes)

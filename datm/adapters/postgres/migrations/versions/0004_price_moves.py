@@ -5,7 +5,7 @@ Revises: 0003
 Create Date: 2026-11-26
 
 A trade applies its move to the artist's row as it is at commit, so the row is
-locked only inside the trade's last round trip and not across a client round
+locked only inside the trade's last statement and not across a client round
 trip (see adapters/postgres/unit_of_work.py). The functions mirror
 ``datm.domain.pricing.buy_move`` and ``sell_move`` exactly: for the positive
 integers involved, bigint division truncates as ``trunc`` of the exact quotient
