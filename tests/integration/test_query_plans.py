@@ -19,7 +19,14 @@ postgres_support.require_postgres_packages()
 
 import psycopg2  # noqa: E402
 
-from datm.adapters.postgres import artists, hot_sql, migrate, players, records  # noqa: E402
+from datm.adapters.postgres import (  # noqa: E402
+    artists,
+    hot_sql,
+    migrate,
+    players,
+    records,
+    trade_writes,
+)
 from datm.adapters.postgres.prepared import Prepared  # noqa: E402
 
 TRADES = 5000
@@ -60,6 +67,7 @@ def prepared_statements() -> list[Prepared]:
     for columns in (("money", "trades_made"), players._UPDATABLE):  # made on demand
         update = players.update_player(columns)
         found[update.name] = update
+    found.update({fused.name: fused for fused in trade_writes.FUSED.values()})
     return [found[name] for name in sorted(found)]
 
 
