@@ -1,4 +1,4 @@
-"""A trade's five writes sent as one statement do exactly what the five do."""
+"""A trade's five writes sent as two statements do exactly what the five do."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from datm.adapters.postgres.players import (  # noqa: E402
 )
 from datm.adapters.postgres.prepared import Prepared  # noqa: E402
 from datm.adapters.postgres.records import INSERT_LEDGER, INSERT_TRADE  # noqa: E402
-from datm.adapters.postgres.trade_writes import FUSED, as_one_statement  # noqa: E402
+from datm.adapters.postgres.trade_writes import FUSED, as_two_statements  # noqa: E402
 from datm.adapters.postgres.transaction import Writes  # noqa: E402
 
 AT = datetime(2026, 11, 26, 4, 50, tzinfo=UTC)
@@ -104,20 +104,21 @@ def rows_after(cur: psycopg2.extensions.cursor, before: str, writes: Writes) -> 
         cur.execute("ROLLBACK")
 
 
-def test_a_buy_or_a_sale_becomes_one_statement_with_each_shared_value_once() -> None:
-    for writes, name in ((buy(), "datm_trade_writes_buy"), (sale(), "datm_trade_writes_sale")):
-        [(statement, params)] = as_one_statement(writes)
-        assert isinstance(statement, Prepared) and statement.name == name
-        assert params == {k: v for _, p in writes for k, v in p.items()}
+def test_a_buy_or_a_sale_becomes_its_rows_in_one_statement_then_its_move() -> None:
+    for writes, name in ((buy(), "datm_trade_rows_buy"), (sale(), "datm_trade_rows_sale")):
+        [(rows, params), move] = as_two_statements(writes)
+        assert isinstance(rows, Prepared) and rows.name == name
+        assert params == {k: v for _, p in writes[:4] for k, v in p.items()}  # each once
+        assert move == writes[4]  # the artist's row is locked by the last statement only
 
 
 def test_other_writes_are_sent_as_they_are() -> None:
     with_trophy = [*buy(), (INSERT_TROPHY, {"player": "ann", "uid": "first_trade", "at": AT})]
-    assert as_one_statement(with_trophy) == with_trophy
-    assert as_one_statement(buy()[:-1]) == buy()[:-1]
+    assert as_two_statements(with_trophy) == with_trophy
+    assert as_two_statements(buy()[:-1]) == buy()[:-1]
     mixed = buy()
     mixed[2] = (mixed[2][0], {**mixed[2][1], "player": "bob"})  # shares a name, not a value
-    assert as_one_statement(mixed) == mixed
+    assert as_two_statements(mixed) == mixed
 
 
 @pytest.mark.parametrize(
@@ -132,19 +133,19 @@ def test_other_writes_are_sent_as_they_are() -> None:
     ],
     ids=["buy", "sale"],
 )
-def test_the_one_statement_leaves_the_rows_the_five_leave(
+def test_the_two_statements_leave_the_rows_the_five_leave(
     cursor: psycopg2.extensions.cursor, before: str, writes: Writes
 ) -> None:
     separately = rows_after(cursor, before, writes)
-    together = rows_after(cursor, before, as_one_statement(writes))
+    together = rows_after(cursor, before, as_two_statements(writes))
 
-    assert len(as_one_statement(writes)) == 1
+    assert len(as_two_statements(writes)) == 2
     assert together == separately
     assert separately["trades"] and separately["ledger"]  # the writes did write
 
 
 def test_the_fused_statements_are_the_buy_and_the_sale() -> None:
     assert sorted(s.name for s in FUSED.values()) == [
-        "datm_trade_writes_buy",
-        "datm_trade_writes_sale",
+        "datm_trade_rows_buy",
+        "datm_trade_rows_sale",
     ]

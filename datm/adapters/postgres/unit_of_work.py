@@ -37,7 +37,7 @@ from datm.adapters.postgres.records import (
     PostgresTradeRepository,
     PostgresUsedQuoteRepository,
 )
-from datm.adapters.postgres.trade_writes import as_one_statement
+from datm.adapters.postgres.trade_writes import as_two_statements
 from datm.adapters.postgres.transaction import Transaction
 from datm.domain.artist import Artist
 from datm.domain.errors import NoneRemaining, ProgrammingError, UnknownArtist, UnknownPlayer
@@ -133,7 +133,7 @@ class PostgresUnitOfWork(UnitOfWork):
             *moves,
         ]
         try:
-            tx.flush_and_commit(as_one_statement(writes))
+            tx.flush_and_commit(as_two_statements(writes))
         except ProgrammingError as error:
             bought = [p["mbid"] for s, p in moves if s is MOVE_AFTER_BUY]
             if bought and violates(error, OVERSOLD):
