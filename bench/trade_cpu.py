@@ -1,0 +1,120 @@
+"""Where a trade's CPU goes: client and server CPU per executed trade, under load.
+
+    python bench/trade_cpu.py [--hot] [--processes 4] [--threads 4] [--rounds 2]
+
+The execute workload of ``trade_throughput.py`` (16 clients executing quoted buys
+then sells, in rounds), with this process joining the workers' barrier so that it
+reads the CPU counters of /proc at the start and end of each timed phase only:
+the worker processes' CPU (the client), every ``postgres`` process's CPU (the
+server) and the whole machine's busy time. Needs the server on this machine.
+On 2 cores, throughput is about 2 / (client + server CPU per trade), so the
+split says which side a change must make cheaper.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from trade_throughput import DEFAULT_URL, _execute_worker, _seed, database
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: Iterable[int | str]) -> float:
+    """User and system CPU of these processes so far (those gone count nothing)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / TICK
+
+
+def postgres_pids() -> list[str]:
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            if pid.isdigit() and Path(f"/proc/{pid}/comm").read_text().strip() == "postgres":
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def busy_seconds() -> float:
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / TICK  # all but idle and iowait
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=DEFAULT_URL)
+    parser.add_argument("--hot", action="store_true", help="every client trades one artist")
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    clients = args.processes * args.threads
+    per_client, per_player = (200, 1) if args.hot else (10, 20)  # as trade_throughput
+    with database(args.url, "datm_bench_cpu") as db:
+        keys, mbids = _seed(db, clients * per_client)
+        chosen = mbids[:1] if args.hot else mbids
+        ctx = mp.get_context("spawn")
+        out = ctx.Queue()
+        barrier = ctx.Barrier(clients + 1)  # the workers' and this process
+        owned = [keys[c * per_client : (c + 1) * per_client] for c in range(clients)]
+        workers = [
+            ctx.Process(
+                target=_execute_worker,
+                args=(
+                    db,
+                    owned[p * args.threads : (p + 1) * args.threads],
+                    chosen,
+                    args.rounds,
+                    per_player,
+                    barrier,
+                    out,
+                ),
+            )
+            for p in range(args.processes)
+        ]
+        for worker in workers:
+            worker.start()
+        client = server = busy = wall = 0.0
+        for _phase in range(args.rounds * 2):  # buys, then sells, each round
+            barrier.wait()
+            pids, server_pids = [w.pid for w in workers if w.pid], postgres_pids()
+            c0, s0, b0, w0 = (
+                cpu_seconds(pids),
+                cpu_seconds(server_pids),
+                busy_seconds(),
+                time.perf_counter(),
+            )
+            barrier.wait()
+            client += cpu_seconds(pids) - c0
+            server += cpu_seconds(server_pids) - s0
+            busy += busy_seconds() - b0
+            wall += time.perf_counter() - w0
+        trades = 0
+        for _ in workers:
+            trades += sum(counts.get("trades", 0) for *_, counts in out.get(timeout=600))
+        for worker in workers:
+            worker.join(timeout=30)
+    ms = 1000 / trades
+    print(
+        f"{'hot' if args.hot else 'spread'}: {trades:,} trades in {wall:.1f} s = "
+        f"{trades / wall:,.0f}/s; CPU per trade: client {client * ms:.3f} ms, "
+        f"server {server * ms:.3f} ms, whole machine {busy * ms:.3f} ms; "
+        f"cores busy {busy / wall:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
