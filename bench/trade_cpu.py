@@ -14,13 +14,12 @@ split says which side a change must make cheaper.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from trade_throughput import DEFAULT_URL, _execute_worker, _seed, database
+from trade_throughput import DEFAULT_URL, database, start_execute_workers
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -61,32 +60,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    clients = args.processes * args.threads
-    per_client, per_player = (200, 1) if args.hot else (10, 20)  # as trade_throughput
     with database(args.url, "datm_bench_cpu") as db:
-        keys, mbids = _seed(db, clients * per_client)
-        chosen = mbids[:1] if args.hot else mbids
-        ctx = mp.get_context("spawn")
-        out = ctx.Queue()
-        barrier = ctx.Barrier(clients + 1)  # the workers' and this process
-        owned = [keys[c * per_client : (c + 1) * per_client] for c in range(clients)]
-        workers = [
-            ctx.Process(
-                target=_execute_worker,
-                args=(
-                    db,
-                    owned[p * args.threads : (p + 1) * args.threads],
-                    chosen,
-                    args.rounds,
-                    per_player,
-                    barrier,
-                    out,
-                ),
-            )
-            for p in range(args.processes)
-        ]
-        for worker in workers:
-            worker.start()
+        run = start_execute_workers(
+            db, args.processes, args.threads, args.rounds, args.hot, observers=1
+        )
+        workers, out, barrier = run.workers, run.out, run.barrier
         client = server = busy = wall = 0.0
         for _phase in range(args.rounds * 2):  # buys, then sells, each round
             barrier.wait()

@@ -264,39 +264,58 @@ def datm_cycle(url: str, processes: int, threads: int, seconds: int, hot: bool) 
         return Result(trades, float(seconds), dict(totals))
 
 
+@dataclass
+class ExecuteRun:
+    """The execute workload's worker processes, started; each puts its phases on ``out``."""
+
+    workers: list[Any]
+    out: Any
+    barrier: Any
+
+
+def start_execute_workers(
+    db: str, processes: int, threads: int, rounds: int, hot: bool, observers: int = 0
+) -> ExecuteRun:
+    """Seed ``db`` and start the workers. Hot: 16 x 200 players buy the one
+    artist (5,000 shares); spread: 16 x 10 players buy 20 artists each. The
+    barrier also waits for ``observers`` other parties at every phase."""
+    clients = processes * threads
+    per_client, per_player = (200, 1) if hot else (10, 20)
+    keys, mbids = _seed(db, clients * per_client)
+    chosen = mbids[:1] if hot else mbids
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    barrier = ctx.Barrier(clients + observers)
+    owned = [keys[c * per_client : (c + 1) * per_client] for c in range(clients)]
+    workers = [
+        ctx.Process(
+            target=_execute_worker,
+            args=(
+                db,
+                owned[p * threads : (p + 1) * threads],
+                chosen,
+                rounds,
+                per_player,
+                barrier,
+                out,
+            ),
+        )
+        for p in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    return ExecuteRun(workers, out, barrier)
+
+
 def datm_execute(url: str, processes: int, threads: int, seconds: int, hot: bool) -> Result:
     """Rounds of quoted buys then sells; the rate is executions over the timed
     phases, each phase from the first thread's start to the last thread's end."""
-    clients = processes * threads
     # Phases of a few seconds each, so that threads finishing at slightly different
-    # times weigh little: hot, 16 x 200 players buy the one artist (5,000 shares);
-    # spread, 16 x 10 players buy 20 artists each.
-    per_client, per_player = (200, 1) if hot else (10, 20)
+    # times weigh little.
     rounds = max(1, seconds // 7)
     with database(url, "datm_bench") as db:
-        keys, mbids = _seed(db, clients * per_client)
-        chosen = mbids[:1] if hot else mbids
-        ctx = mp.get_context("spawn")
-        out = ctx.Queue()
-        barrier = ctx.Barrier(clients)
-        owned = [keys[c * per_client : (c + 1) * per_client] for c in range(clients)]
-        workers = [
-            ctx.Process(
-                target=_execute_worker,
-                args=(
-                    db,
-                    owned[p * threads : (p + 1) * threads],
-                    chosen,
-                    rounds,
-                    per_player,
-                    barrier,
-                    out,
-                ),
-            )
-            for p in range(processes)
-        ]
-        for worker in workers:
-            worker.start()
+        run = start_execute_workers(db, processes, threads, rounds, hot)
+        workers, out = run.workers, run.out
         phases: dict[tuple[int, str], list[float]] = {}
         totals: Counter[str] = Counter()
         for _ in workers:

@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import pytest
 
@@ -104,6 +104,41 @@ def fresh_database(prefix: str) -> Iterator[str]:
         yield make_url(url).set(database=name).render_as_string(hide_password=False)
     finally:
         _maintenance(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def migrated_cursor(prefix: str, seed: str = "") -> Iterator[Any]:
+    """A psycopg2 cursor, in autocommit, on a fresh database migrated to the head
+    revision, after ``seed`` (SQL) has run on it."""
+    import psycopg2
+
+    from datm.adapters.postgres import migrate
+
+    with fresh_database(prefix) as url:
+        migrate.upgrade(url)
+        conn = psycopg2.connect(migrate.normalise_url(url).replace("+psycopg2", ""))
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cursor:
+                if seed:
+                    cursor.execute(seed)
+                yield cursor
+        finally:
+            conn.close()
+
+
+@contextmanager
+def one_connection_engine() -> Iterator[Any]:
+    """datm's engine on the test server with a pool of one connection, so that
+    consecutive units of work share it."""
+    from datm.adapters.postgres.engine import make_engine
+    from datm.settings import Settings
+
+    engine = make_engine(Settings(database_url=require_postgres(), pool_size=1, max_overflow=0))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _maintenance(url: str, statement: str) -> None:

@@ -17,20 +17,16 @@ postgres_support.require_postgres_packages()
 import psycopg2.extensions  # noqa: E402
 from sqlalchemy import Engine  # noqa: E402
 
-from datm.adapters.postgres.engine import make_engine  # noqa: E402
 from datm.adapters.postgres.transaction import Transaction  # noqa: E402
 from datm.domain.errors import ProgrammingError  # noqa: E402
-from datm.settings import Settings  # noqa: E402
 
 IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
 
 @pytest.fixture
 def engine() -> Iterator[Engine]:
-    url = postgres_support.require_postgres()
-    engine = make_engine(Settings(database_url=url, pool_size=1, max_overflow=0))
-    yield engine
-    engine.dispose()
+    with postgres_support.one_connection_engine() as engine:
+        yield engine
 
 
 def status_and_backend(engine: Engine) -> tuple[int, int]:

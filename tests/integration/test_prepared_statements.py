@@ -22,10 +22,8 @@ DOUBLE = Prepared("datm_test_double", "SELECT %(x)s::int * 2, %(x)s::int + %(y)s
 
 @pytest.fixture
 def engine() -> Iterator[Engine]:
-    url = postgres_support.require_postgres()
-    engine = make_engine(Settings(database_url=url, pool_size=1, max_overflow=0))
-    yield engine
-    engine.dispose()
+    with postgres_support.one_connection_engine() as engine:
+        yield engine
 
 
 def fetch(engine: Engine, *statements: str | Prepared, **params: int) -> list[tuple[int, ...]]:

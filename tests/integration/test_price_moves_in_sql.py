@@ -18,7 +18,6 @@ postgres_support.require_postgres_packages()
 
 import psycopg2  # noqa: E402
 
-from datm.adapters.postgres import migrate  # noqa: E402
 from datm.domain import pricing  # noqa: E402
 
 LAST_CLOSE = st.integers(min_value=1, max_value=10**9)
@@ -27,16 +26,8 @@ SHARES = st.integers(min_value=1, max_value=10**6)
 
 @pytest.fixture(scope="module")
 def cursor() -> Iterator[psycopg2.extensions.cursor]:
-    postgres_support.require_postgres()
-    with postgres_support.fresh_database("datm_price_moves") as url:
-        migrate.upgrade(url)
-        conn = psycopg2.connect(migrate.normalise_url(url).replace("+psycopg2", ""))
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                yield cur
-        finally:
-            conn.close()
+    with postgres_support.migrated_cursor("datm_price_moves") as cur:
+        yield cur
 
 
 def moves(

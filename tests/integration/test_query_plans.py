@@ -22,7 +22,6 @@ import psycopg2  # noqa: E402
 from datm.adapters.postgres import (  # noqa: E402
     artists,
     hot_sql,
-    migrate,
     players,
     records,
     trade_writes,
@@ -73,17 +72,8 @@ def prepared_statements() -> list[Prepared]:
 
 @pytest.fixture(scope="module")
 def cursor() -> Iterator[psycopg2.extensions.cursor]:
-    postgres_support.require_postgres()
-    with postgres_support.fresh_database("datm_plans") as url:
-        migrate.upgrade(url)
-        conn = psycopg2.connect(migrate.normalise_url(url).replace("+psycopg2", ""))
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute(SEEDED)
-                yield cur
-        finally:
-            conn.close()
+    with postgres_support.migrated_cursor("datm_plans", SEEDED) as cur:
+        yield cur
 
 
 def scans_of(cur: psycopg2.extensions.cursor, table: str) -> tuple[int, int]:

@@ -13,7 +13,6 @@ postgres_support.require_postgres_packages()
 
 import psycopg2  # noqa: E402
 
-from datm.adapters.postgres import migrate  # noqa: E402
 from datm.adapters.postgres.artists import MOVE_AFTER_BUY, MOVE_AFTER_SALE  # noqa: E402
 from datm.adapters.postgres.players import (  # noqa: E402
     DELETE_HOLDING,
@@ -73,17 +72,8 @@ def sale() -> Writes:
 
 @pytest.fixture(scope="module")
 def cursor() -> Iterator[psycopg2.extensions.cursor]:
-    postgres_support.require_postgres()
-    with postgres_support.fresh_database("datm_trade_writes") as url:
-        migrate.upgrade(url)
-        conn = psycopg2.connect(migrate.normalise_url(url).replace("+psycopg2", ""))
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute(SEEDED)
-                yield cur
-        finally:
-            conn.close()
+    with postgres_support.migrated_cursor("datm_trade_writes", SEEDED) as cur:
+        yield cur
 
 
 def rows_after(cur: psycopg2.extensions.cursor, before: str, writes: Writes) -> dict[str, Any]:
