@@ -4,9 +4,8 @@ Writers lock what they change with ``SELECT ... FOR UPDATE`` (players before
 artists, each in key order, as the services do), so two api processes serving
 the same player or artist queue rather than conflict. A trade locks its artist
 last of all, with the ``UPDATE`` that applies its move just before ``COMMIT``
-(``lock_for_trade``, ``commit``). A deadlock or
-lock timeout is translated into ``Conflict`` and the service re-runs the whole
-transaction.
+(``lock_for_trade``, ``commit``). A deadlock or lock timeout is translated into
+``Conflict`` and the service re-runs the whole transaction.
 """
 
 from __future__ import annotations
@@ -79,8 +78,8 @@ class PostgresUnitOfWork(UnitOfWork):
         that many remaining shares) applied to the row as it is then, in the last
         statement before COMMIT. Many buyers of one artist then queue for its row
         only inside that statement and the commit, not across a round trip to this
-        process; the
-        last share is still sold once (the database refuses holders > shares)."""
+        process; the last share is still sold once (the database refuses holders >
+        shares)."""
         pending = self._tx.pending
         if player in pending.players or mbid in pending.artists:
             return super().lock_for_trade(player, mbid)
