@@ -11,7 +11,6 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
 ONE = Decimal(1)
-SELL_FACTOR = Decimal("0.98")
 LISTING_PRICE_FACTOR = Decimal("0.07")
 SHARES_FACTOR = Decimal("0.1")
 MOVE_FACTOR = Decimal("0.01")
@@ -42,8 +41,12 @@ def max_shares(players: int, listeners: int, top_listeners: int) -> int:
 
 
 def sell_price(price: int) -> int:
-    """round(price * 0.98)."""
-    return round_half_even(Decimal(price) * SELL_FACTOR)
+    """round(price * 0.98), half to even. In integers: the trophy check prices
+    every holding of a player after each trade, and Decimal cost ten times as much."""
+    whole, rest = divmod(price * 98, 100)
+    if rest > 50 or (rest == 50 and whole % 2):
+        return whole + 1
+    return whole
 
 
 def buy_move(last_close_price: int, remaining: int, shares: int) -> int:
