@@ -12,8 +12,10 @@ import pytest
 postgres_support.require_postgres_packages()
 
 import psycopg2  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from datm.adapters.postgres.artists import MOVE_AFTER_BUY, MOVE_AFTER_SALE  # noqa: E402
+from datm.adapters.postgres.engine import make_engine  # noqa: E402
 from datm.adapters.postgres.players import (  # noqa: E402
     DELETE_HOLDING,
     INSERT_HOLDING,
@@ -23,7 +25,11 @@ from datm.adapters.postgres.players import (  # noqa: E402
 from datm.adapters.postgres.prepared import Prepared  # noqa: E402
 from datm.adapters.postgres.records import INSERT_LEDGER, INSERT_TRADE  # noqa: E402
 from datm.adapters.postgres.trade_writes import FUSED, as_two_statements  # noqa: E402
-from datm.adapters.postgres.transaction import Writes  # noqa: E402
+from datm.adapters.postgres.transaction import Transaction, Writes  # noqa: E402
+from datm.adapters.postgres.unit_of_work import PostgresUnitOfWork  # noqa: E402
+from datm.domain import trading  # noqa: E402
+from datm.domain.quotes import Quote, Side  # noqa: E402
+from datm.settings import Settings  # noqa: E402
 
 AT = datetime(2026, 11, 26, 4, 50, tzinfo=UTC)
 MBID = "0011a998-f49a-3819-e9a3-199e32e195ba"
@@ -138,4 +144,42 @@ def test_the_fused_statements_are_the_buy_and_the_sale() -> None:
     assert sorted(s.name for s in FUSED.values()) == [
         "datm_trade_rows_buy",
         "datm_trade_rows_sale",
+    ]
+
+
+def test_a_trade_through_the_unit_of_work_is_sent_as_the_two_statements(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The unit of work makes a plain buy's and sale's writes in the shape that
+    ``as_two_statements`` fuses (else the fusion would silently stop)."""
+    sent: list[Writes] = []
+    original = Transaction.flush_and_commit
+
+    def recording(tx: Transaction, writes: Writes) -> None:
+        sent.append(list(writes))
+        original(tx, writes)
+
+    monkeypatch.setattr(Transaction, "flush_and_commit", recording)
+    with postgres_support.migrated_cursor("datm_trade_uow", SEEDED) as cur:
+        cur.execute("SELECT current_database()")
+        (name,) = cur.fetchone()
+        url = make_url(postgres_support.test_database_url()).set(database=name)
+        engine = make_engine(Settings(database_url=url.render_as_string(hide_password=False)))
+        try:
+            for side, act in ((Side.BUY, trading.buy), (Side.SELL, trading.sell)):
+                with PostgresUnitOfWork(engine) as uow:
+                    player, artist = uow.lock_for_trade("ann", MBID)
+                    price = trading.quote_price(player, artist, side)
+                    quote = Quote(f"q{side.value}", "ann", MBID, side, price, AT)
+                    outcome = act(player, artist, quote, AT)
+                    uow.trades.add(outcome.trade)
+                    uow.ledger.add(outcome.ledger)
+                    uow.commit()
+        finally:
+            engine.dispose()
+
+    names = [[s.name for s, _ in writes if isinstance(s, Prepared)] for writes in sent]
+    assert names == [
+        ["datm_trade_rows_buy", "datm_move_after_buy"],
+        ["datm_trade_rows_sale", "datm_move_after_sale"],
     ]
