@@ -8,7 +8,7 @@ round trip for all the writes of a trade.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -133,20 +133,31 @@ class Transaction:
         preparer = self._preparer()
         body = [preparer.text(s) for s in statements]
         text = ";\n".join([*preparer.front(), *([prelude] if prelude else []), *body])
-        # try/except rather than context managers: this runs twice per trade
-        try:
+
+        def send() -> list[Any]:
             if self._cursor is None:
                 self._cursor = self._dbapi().cursor()
             self._cursor.execute(text, params)
             rows: list[Any] = self._cursor.fetchall()
+            return rows
+
+        rows = self._round_trip(preparer, send)
+        self._locked = self._locked or locks
+        return rows
+
+    def _round_trip(self, preparer: Preparer, send: Callable[[], T]) -> T:
+        """``send`` the driver's calls of one round trip; on failure, tell
+        ``preparer`` and raise the datm error. A plain try/except rather than
+        context managers: it runs twice per trade."""
+        try:
+            result = send()
         except psycopg2.Error as error:
             raise self._driver_failed(error, preparer) from error
         except BaseException:
             preparer.failed()
             raise
         preparer.sent()
-        self._locked = self._locked or locks
-        return rows
+        return result
 
     def _preparer(self) -> Preparer:
         return Preparer(self._pooled.info)
@@ -233,7 +244,8 @@ class Transaction:
         if not self._prelude and not self._begun:
             return
         preparer = self._preparer()
-        try:
+
+        def send() -> None:
             with closing(self._dbapi().cursor()) as cursor:
                 body = [cursor.mogrify(preparer.text(sql), params) for sql, params in writes]
                 parts = [p.encode() for p in (*preparer.front(), *self._prelude)] + body
@@ -241,12 +253,8 @@ class Transaction:
                     parts.append(b"COMMIT")
                 self._prelude.clear()
                 cursor.execute(b";\n".join(parts))
-        except psycopg2.Error as error:
-            raise self._driver_failed(error, preparer) from error
-        except BaseException:
-            preparer.failed()
-            raise
-        preparer.sent()
+
+        self._round_trip(preparer, send)
         self._begun = self._want_gate = self._locked = False
 
     def forget(self) -> None:
