@@ -3,22 +3,18 @@ the web's (no database at all), and the in-memory one an api test would build.""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import ssl
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
 import redis
 import yaml
-from driver_watch import PRELUDE
+from driver_watch import PRELUDE, ROOT, run_watched
 
 from datm.adapters.lastfm.caching import CachingLastfm
 from datm.adapters.lastfm.pylast_lastfm import PylastLastfm
@@ -32,7 +28,6 @@ from datm.services.trading import TradingService
 from datm.settings import Settings
 from datm.wiring import Wiring, create_injector
 
-ROOT = Path(__file__).resolve().parents[2]
 RECORDINGS = ROOT / "tests" / "data" / "lastfm-recordings"
 QUOTE_SECRET = "e2e-quote-secret-0123456789abcdef"
 STARTING_MONEY = 20_000
@@ -137,16 +132,7 @@ def test_the_web_wiring_serves_last_fm_through_the_real_adapter_and_no_database(
 
 
 def run_web(environ: dict[str, str]) -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, "-c", WEB_SCRIPT],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env=environ,
-    )
-    assert result.returncode == 0, result.stderr
-    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    report = run_watched(WEB_SCRIPT, environ)
     link = urlsplit(report["used"].pop("link"))  # a new token each time
     assert link.path == "/api/auth/"
     report["link_origin"] = f"{link.scheme}://{link.netloc}"

@@ -3,16 +3,12 @@ and says so at the first use; settings come from a config object and DATM_*."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import types
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from driver_watch import PRELUDE
+from driver_watch import PRELUDE, run_watched
 from harness import QUOTE_SECRET, START
 from injector import Injector
 
@@ -45,7 +41,6 @@ SERVICES: list[type] = [
     AnalyticsService,
     AuditService,
 ]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def build(wiring: str, **settings: Any) -> Injector:
@@ -173,17 +168,8 @@ def test_the_web_wiring_never_imports_sqlalchemy_or_psycopg2() -> None:
     services = [f"{s.__module__}.{s.__qualname__}" for s in SERVICES]
     script = PRELUDE + f"SERVICES = {services!r}\n" + WEB_SCRIPT
 
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin"},
-    )
+    report = run_watched(script, {"PATH": "/usr/bin:/bin"})
 
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["used"] == ["Radiohead", "Radiohead", True]
     assert report["attempted"] == []
     assert report["loaded"] == []
