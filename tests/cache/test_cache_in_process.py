@@ -228,10 +228,10 @@ def test_an_in_process_cache_without_room_is_refused() -> None:
         CachingLastfm(CountingLastfm(), max_entries=0)
 
 
-def test_inner_is_the_uncached_port() -> None:
+def test_fresh_is_the_uncached_port() -> None:
     lastfm, upstream, _ = cached()
-    lastfm.inner.user_info("a")
-    lastfm.inner.user_info("a")
+    lastfm.fresh().user_info("a")
+    lastfm.fresh().user_info("a")
     assert upstream.calls["user_info"] == 2
 
 

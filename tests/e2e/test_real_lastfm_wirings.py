@@ -161,7 +161,7 @@ def test_an_api_on_the_real_last_fm_logs_in_and_lists_on_demand(
         lastfm_settings(fake, QUOTE_SECRET=QUOTE_SECRET), wiring="memory", environ={}
     )
     port = injector.get(LastfmPort)  # type: ignore[type-abstract]
-    assert isinstance(port, CachingLastfm) and isinstance(port.inner, PylastLastfm)
+    assert isinstance(port, CachingLastfm) and isinstance(port.fresh(), PylastLastfm)
     auth = injector.get(AuthService)
 
     link = auth.login_link()
@@ -201,5 +201,5 @@ def test_every_wiring_takes_the_real_last_fm_when_a_key_is_set_and_offline_when_
     ).get(LastfmPort)  # type: ignore[type-abstract]
     offline = create_injector(database, wiring=wiring, environ={}).get(LastfmPort)  # type: ignore[type-abstract]
 
-    assert isinstance(real, CachingLastfm) and isinstance(real.inner, PylastLastfm)
+    assert isinstance(real, CachingLastfm) and isinstance(real.fresh(), PylastLastfm)
     assert isinstance(offline, OfflineLastfm)

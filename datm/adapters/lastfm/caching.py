@@ -168,12 +168,8 @@ class CachingLastfm(LastfmPort):
         self._flights = SingleFlight(wait_seconds)
 
     def fresh(self) -> LastfmPort:
-        return self._inner.fresh()
-
-    @property
-    def inner(self) -> LastfmPort:
         """The uncached port, for callers that must see last.fm's numbers now."""
-        return self._inner
+        return self._inner.fresh()
 
     # --- the cache --------------------------------------------------------------
 
