@@ -75,16 +75,24 @@ FIND_ARTIST = Prepared("datm_find_artist", _FIND_ARTIST)
 LOCK_ARTIST = Prepared("datm_lock_artist", f"{_FIND_ARTIST} FOR UPDATE")
 # A trade's read in one round trip: the player's row lock, then (a statement
 # whose snapshot is taken after that lock was granted) the artist's row, unlocked,
-# with the player's row, holdings, trophies and held artists' prices. The
-# artist's row is locked only by the trade's last statement, which applies the
-# move to it (artists.MOVE_AFTER_BUY). No row: the player or the artist is unknown.
-# Columns: ARTIST_COLUMNS, PLAYER_READ, prices.
+# with the player's row, holdings, trophies and held artists' prices, and whether
+# a trade already carries the quote (its partial index's predicate stated, so that
+# a generic plan can use it). The artist's row is locked only by the trade's last
+# statement, which applies the move to it (artists.MOVE_AFTER_BUY). No row: the
+# player or the artist is unknown. Columns: ARTIST_COLUMNS, PLAYER_READ, prices, used.
 LOCK_PLAYER_ONLY = Prepared(
     "datm_lock_player_only", "SELECT 1 FROM players WHERE name = %(player)s FOR UPDATE"
 )
+# The same lock behind the market gate, which raises DM001 while the close holds
+# the market (it is evaluated before the row is locked): one statement, not two.
+LOCK_PLAYER_GATED = Prepared(
+    "datm_lock_player_gated",
+    "SELECT datm_require_market_open(%(market)s) FROM players WHERE name = %(player)s FOR UPDATE",
+)
 READ_ARTIST_AND_PLAYER = Prepared(
     "datm_read_artist_and_player",
-    f"SELECT {_prefixed('a', ARTIST_COLUMNS)}, {PLAYER_READ}, hs.prices"
+    f"SELECT {_prefixed('a', ARTIST_COLUMNS)}, {PLAYER_READ}, hs.prices,"
+    " EXISTS (SELECT 1 FROM trades t WHERE t.quote_id = %(quote)s AND t.quote_id <> '')"
     f" FROM artists a, players p CROSS JOIN {_extras_of('p.name', prices=True)}"
     " WHERE a.mbid = %(mbid)s AND p.name = %(player)s",
 )

@@ -172,14 +172,27 @@ class PostgresHistoryRepository(HistoryRepository):
 class PostgresUsedQuoteRepository(UsedQuoteRepository):
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx
+        self._unchecked: str | None = None
 
     def mark_used(self, quote_id: str, expires_at: datetime) -> None:
         if not _QUOTE_ID.match(quote_id):
             raise QuoteInvalid("malformed")
         # Refused with the first statement under the player's lock if a trade
         # already carries it (SQLSTATE DM002); the trade's unique index on the
-        # quote id refuses a second execution racing this one.
-        self._tx.check(f"SELECT datm_require_quote_unused('{quote_id}')")  # raises DM002
+        # quote id refuses a second execution racing this one. A trade's read
+        # takes the check over (``take_unchecked``).
+        self._unchecked = quote_id
+        self._tx.check(_quote_check(quote_id))  # raises DM002
+
+    def take_unchecked(self) -> str | None:
+        """The quote marked used and not yet checked, which the caller now checks
+        in its own statement under the player's lock."""
+        quote_id, self._unchecked = self._unchecked, None
+        return quote_id if quote_id and self._tx.take_check(_quote_check(quote_id)) else None
+
+
+def _quote_check(quote_id: str) -> str:
+    return f"SELECT datm_require_quote_unused('{quote_id}')"
 
 
 class PostgresSessionRepository(SessionRepository):

@@ -101,6 +101,22 @@ class Transaction:
             self._want_gate = True
             self._prelude.append(MARKET_GATE)
 
+    def take_gate(self) -> bool:
+        """Whether the market gate is still to be sent in this transaction, which
+        the caller now takes on: it rides in the caller's own statement."""
+        if MARKET_GATE in self._prelude:
+            self._prelude.remove(MARKET_GATE)
+            return True
+        return False
+
+    def take_check(self, statement: str) -> bool:
+        """Whether ``statement`` was queued by ``check`` and not yet sent; the
+        caller now does what it checks, in a statement of its own."""
+        if statement in self._checks:
+            self._checks.remove(statement)
+            return True
+        return False
+
     def check(self, statement: str) -> None:
         """Queue a statement that raises if something is wrong. It rides in front of
         the first statement sent after a row lock is held (or the commit), so it
