@@ -69,7 +69,7 @@ class PostgresUnitOfWork(UnitOfWork):
         self.trades = PostgresTradeRepository(tx)
         self.ledger = PostgresLedgerRepository(tx)
         self.history = PostgresHistoryRepository(tx)
-        self.quotes = PostgresUsedQuoteRepository(tx)
+        self._quotes = self.quotes = PostgresUsedQuoteRepository(tx)
         self.sessions = PostgresSessionRepository(tx)
         self.closes = PostgresCloseRepository(tx)
         self.leagues = PostgresLeagueRepository(tx)
@@ -93,7 +93,7 @@ class PostgresUnitOfWork(UnitOfWork):
         # The market gate and the used-quote check, if still to come, ride in the
         # lock and the read: two statements fewer for the server to parse and plan.
         lock = hot_sql.LOCK_PLAYER_GATED if self._tx.take_gate() else hot_sql.LOCK_PLAYER_ONLY
-        quote = self.quotes.take_unchecked() or ""
+        quote = self._quotes.take_unchecked() or ""
         params = {"mbid": mbid, "player": player, "quote": quote, "market": MARKET_LOCK_KEY}
         rows = self._tx.fetch_after_lock(lock, hot_sql.READ_ARTIST_AND_PLAYER, params)
         if not rows:
