@@ -129,7 +129,7 @@ def catalogue(url: str) -> dict[str, set[tuple[Any, ...]]]:
     queries = {
         "columns": """
             SELECT table_name, column_name, ordinal_position, data_type,
-                   character_maximum_length, is_nullable, column_default
+                   character_maximum_length, collation_name, is_nullable, column_default
             FROM information_schema.columns
             WHERE table_schema = 'public' AND table_name <> 'alembic_version'""",
         "constraints": """
@@ -177,7 +177,7 @@ def test_current_is_none_before_upgrade_and_head_after(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
 
-    assert migrate.current(empty_url) == migrate.head() == "0006"
+    assert migrate.current(empty_url) == migrate.head() == "0007"
 
 
 def test_driver_qualified_url_works_as_well_as_the_plain_one(empty_url: str) -> None:

@@ -33,6 +33,15 @@ metadata = MetaData(naming_convention=NAMING)
 TS = DateTime(timezone=True)
 
 
+def Key(length: int) -> String:
+    """An identifier (MBID, player name, quote id, uid...), compared bytewise
+    (revision 0007): every index probe and key check on the trade's path compares
+    these, and the "C" collation compares with memcmp where the database default
+    goes through the C library's locale code. Their order is then also Python's
+    ``sorted()`` order, on any server."""
+    return String(length, collation="C")
+
+
 def _artist_checked_at_commit() -> ForeignKey:
     """A holding's or trade's artist, checked at COMMIT (revision 0006). A trade
     locks the artist's row last, to apply its move (unit_of_work.commit); checked
@@ -44,7 +53,7 @@ def _artist_checked_at_commit() -> ForeignKey:
 leagues = Table(
     "leagues",
     metadata,
-    Column("uid", String(32), primary_key=True),
+    Column("uid", Key(32), primary_key=True),
     Column("name", Text, nullable=False),
     Column("rank", Integer, nullable=False),
 )
@@ -52,8 +61,8 @@ leagues = Table(
 players = Table(
     "players",
     metadata,
-    Column("name", String(64), primary_key=True),
-    Column("league", String(32), ForeignKey("leagues.uid"), nullable=False),
+    Column("name", Key(64), primary_key=True),
+    Column("league", Key(32), ForeignKey("leagues.uid"), nullable=False),
     Column("money", BigInteger, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("trades_made", Integer, nullable=False, server_default="0"),
@@ -69,7 +78,7 @@ players = Table(
 artists = Table(
     "artists",
     metadata,
-    Column("mbid", String(36), primary_key=True),
+    Column("mbid", Key(36), primary_key=True),
     Column("name", Text, nullable=False),
     Column("price", BigInteger, nullable=False),
     Column("max_shares", Integer, nullable=False),
@@ -89,8 +98,8 @@ artists = Table(
 holdings = Table(
     "holdings",
     metadata,
-    Column("player", String(64), ForeignKey("players.name", ondelete="CASCADE"), primary_key=True),
-    Column("mbid", String(36), _artist_checked_at_commit(), primary_key=True),
+    Column("player", Key(64), ForeignKey("players.name", ondelete="CASCADE"), primary_key=True),
+    Column("mbid", Key(36), _artist_checked_at_commit(), primary_key=True),
     Column("price_paid", BigInteger, nullable=False),
     Column("since", TS, nullable=False),
     Index(None, "mbid"),
@@ -99,15 +108,15 @@ holdings = Table(
 trophies = Table(
     "trophies",
     metadata,
-    Column("player", String(64), ForeignKey("players.name", ondelete="CASCADE"), primary_key=True),
-    Column("uid", String(32), primary_key=True),
+    Column("player", Key(64), ForeignKey("players.name", ondelete="CASCADE"), primary_key=True),
+    Column("uid", Key(32), primary_key=True),
     Column("awarded_at", TS, nullable=False),
 )
 
 history = Table(
     "history",
     metadata,
-    Column("mbid", String(36), ForeignKey("artists.mbid"), primary_key=True),
+    Column("mbid", Key(36), ForeignKey("artists.mbid"), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("price", BigInteger, nullable=False),
     Column("points", BigInteger, nullable=False),
@@ -119,12 +128,12 @@ trades = Table(
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=True),
     # SET NULL: deleting a player keeps the trade record, anonymised.
-    Column("player", String(64), ForeignKey("players.name", ondelete="SET NULL"), nullable=True),
-    Column("mbid", String(36), _artist_checked_at_commit(), nullable=False),
+    Column("player", Key(64), ForeignKey("players.name", ondelete="SET NULL"), nullable=True),
+    Column("mbid", Key(36), _artist_checked_at_commit(), nullable=False),
     Column("side", String(4), nullable=False),
     Column("price", BigInteger, nullable=False),
     Column("at", TS, nullable=False),
-    Column("quote_id", String(64), nullable=False, server_default=""),
+    Column("quote_id", Key(64), nullable=False, server_default=""),
     CheckConstraint("side IN ('buy', 'sell')", name="side_known"),
     CheckConstraint("price >= 1", name="price_at_least_one"),
     Index(None, "player", "id"),
@@ -143,7 +152,7 @@ ledger = Table(
     "ledger",
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=True),
-    Column("player", String(64), ForeignKey("players.name", ondelete="CASCADE"), nullable=False),
+    Column("player", Key(64), ForeignKey("players.name", ondelete="CASCADE"), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("kind", String(16), nullable=False),
     Column("at", TS, nullable=False),
@@ -154,8 +163,8 @@ ledger = Table(
 sessions = Table(
     "sessions",
     metadata,
-    Column("key_hash", String(64), primary_key=True),
-    Column("player", String(64), ForeignKey("players.name", ondelete="CASCADE"), nullable=False),
+    Column("key_hash", Key(64), primary_key=True),
+    Column("player", Key(64), ForeignKey("players.name", ondelete="CASCADE"), nullable=False),
     Column("lastfm_key", Text, nullable=False),
     Column("created_at", TS, nullable=False),
     Index(None, "player"),
@@ -173,6 +182,6 @@ closes = Table(
 server_secrets = Table(
     "server_secrets",
     metadata,
-    Column("name", String(32), primary_key=True),
+    Column("name", Key(32), primary_key=True),
     Column("value", LargeBinary, nullable=False),
 )
