@@ -2,7 +2,8 @@
 
     python bench/trade_throughput.py [--url URL] [--seconds 20] [--repeat 3]
 
-Two comparisons, each printed with its ratios:
+Two comparisons, each printed with its ratios against pgbench's mean of a run just
+before and one just after datm's (the machine's speed drifts by minutes):
   spread: pgbench tpcb-like (-c 16, scale 10) vs datm with 16 clients (4 processes
           x 4 threads) trading over 2,000 artists;
   hot:    pgbench at scale 1 vs datm with every client trading one artist.
@@ -345,15 +346,19 @@ def main() -> None:
     ratios: dict[str, list[tuple[float, float, float, float, float]]] = {}
     for run in range(1, args.repeat + 1):
         for label, scale, hot in workloads:
-            # pgbench and datm back to back, so each ratio compares one moment's machine
-            tps = pgbench(args.url, scale, clients, args.seconds)
+            # pgbench before and after datm, and their mean as the baseline: the
+            # machine's speed drifts by minutes, and bracketing cancels most of it.
+            before = pgbench(args.url, scale, clients, args.seconds)
             executed = datm_execute(args.url, args.processes, args.threads, args.seconds, hot)
             cycled = datm_cycle(args.url, args.processes, args.threads, args.seconds, hot)
+            after = pgbench(args.url, scale, clients, args.seconds)
+            tps = (before + after) / 2
             ratios.setdefault(label, []).append(
                 (tps, executed.rate, executed.rate / tps, cycled.rate, cycled.rate / tps)
             )
             print(
-                f"run {run}, {label}: pgbench (scale {scale}, -c {clients}) {tps:,.0f} tps; "
+                f"run {run}, {label}: pgbench (scale {scale}, -c {clients}) {tps:,.0f} tps "
+                f"(before {before:,.0f}, after {after:,.0f}); "
                 f"datm execute {executed.rate:,.0f} trades/s ({executed.rate / tps:.2f}x, "
                 f"{executed.trades:,} in {executed.seconds:.1f} s, refused: "
                 f"{executed.errors or 'none'}); datm quote+execute {cycled.rate:,.0f} trades/s "

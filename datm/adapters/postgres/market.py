@@ -2,8 +2,9 @@
 
 The close holds it exclusively on a connection of its own, so a close that
 dies releases it with its connection. Trades take it shared for their
-transaction (``transaction.MARKET_GATE``); while the close holds it, or waits
-for it, every new trade fails at once with ``MarketClosed``.
+transaction (``transaction.MARKET_GATE``, which a trade's player lock carries:
+``hot_sql.LOCK_PLAYER_GATED``); while the close holds it, or waits for it, every
+new trade fails at once with ``MarketClosed``.
 """
 
 from __future__ import annotations
