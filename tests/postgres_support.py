@@ -87,8 +87,9 @@ def require_postgres() -> str:
 
 
 @contextmanager
-def fresh_database(prefix: str) -> Iterator[str]:
+def fresh_database(prefix: str, options: str = "") -> Iterator[str]:
     """A new, empty database on the test server, named ``<prefix>_<uuid>``; dropped after.
+    ``options`` follow ``CREATE DATABASE name`` (a template, a locale).
 
     Yields its URL, in the same form as the test server's URL. Close or dispose of
     every engine on it before the block ends (the drop forces leftover sessions out).
@@ -99,7 +100,7 @@ def fresh_database(prefix: str) -> Iterator[str]:
     from sqlalchemy.engine import make_url
 
     name = f"{prefix}_{uuid.uuid4().hex}"
-    _maintenance(url, f'CREATE DATABASE "{name}"')
+    _maintenance(url, f'CREATE DATABASE "{name}" {options}')
     try:
         yield make_url(url).set(database=name).render_as_string(hide_password=False)
     finally:
