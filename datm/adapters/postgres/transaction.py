@@ -304,12 +304,9 @@ class Transaction:
         status = dbapi.info.transaction_status
         if status == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
             return
-        try:
-            if status not in _ROLLBACK_ENDS:
-                raise psycopg2.InterfaceError(f"transaction status {status}")
-            with closing(dbapi.cursor()) as cursor:
-                cursor.execute("ROLLBACK")
-        except psycopg2.Error:
+        if status in _ROLLBACK_ENDS:
+            self._roll_back_on(dbapi)
+        else:  # busy or unknown: no ROLLBACK can be trusted to end it
             self._invalidate()
 
     def rollback(self) -> None:
@@ -320,11 +317,14 @@ class Transaction:
         if not self._begun:
             return
         self._begun = False
+        dbapi = self._pooled.dbapi_connection
+        if dbapi is not None:
+            self._roll_back_on(dbapi)
+
+    def _roll_back_on(self, dbapi: Any) -> None:
         try:
-            dbapi = self._pooled.dbapi_connection
-            if dbapi is not None:
-                with closing(dbapi.cursor()) as cursor:
-                    cursor.execute("ROLLBACK")
+            with closing(dbapi.cursor()) as cursor:
+                cursor.execute("ROLLBACK")
         except Exception:
             # A dead connection ends its transaction by itself; drop it from the pool.
             self._invalidate()
