@@ -9,16 +9,24 @@ the worker processes' CPU (the client), every ``postgres`` process's CPU (the
 server) and the whole machine's busy time. Needs the server on this machine.
 On 2 cores, throughput is about 2 / (client + server CPU per trade), so the
 split says which side a change must make cheaper.
+
+    python bench/trade_cpu.py --pgbench [--scale 10]
+
+reads the same counters around pgbench's tpcb-like run (-c 16 -j 4, 10 s):
+the machine's busy time per pgbench transaction, the other side of the ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import subprocess
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
+import sqlalchemy as sa
 from trade_throughput import DEFAULT_URL, database, start_execute_workers
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -52,6 +60,35 @@ def busy_seconds() -> float:
     return (sum(fields) - fields[3] - fields[4]) / TICK  # all but idle and iowait
 
 
+def pgbench_cpu(url: str, scale: int, seconds: int = 10) -> None:
+    """The machine's busy time per pgbench transaction (its client and server)."""
+    parsed = sa.engine.make_url(url)
+    with database(url, "datm_bench_pgbench") as db:
+        name = sa.engine.make_url(db).database or ""
+        base = ["-h", parsed.host or "127.0.0.1", "-p", str(parsed.port or 5432)]
+        base += ["-U", parsed.username or "postgres"]
+        subprocess.run(
+            ["pgbench", *base, "-i", "-q", "-s", str(scale), name], check=True, capture_output=True
+        )
+        busy, wall = busy_seconds(), time.perf_counter()
+        out = subprocess.run(
+            ["pgbench", *base, "-c", "16", "-j", "4", "-T", str(seconds), "-n", name],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 120,
+        ).stdout
+        busy, wall = busy_seconds() - busy, time.perf_counter() - wall
+    match = re.search(r"number of transactions actually processed: (\d+)", out)
+    if match is None:
+        raise RuntimeError(f"cannot read pgbench's output:\n{out}")
+    done = int(match.group(1))
+    print(
+        f"pgbench scale {scale}: {done / wall:,.0f} transactions/s over the whole run; "
+        f"whole machine {busy * 1000 / done:.3f} ms per transaction; cores busy {busy / wall:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=DEFAULT_URL)
@@ -59,7 +96,12 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--pgbench", action="store_true", help="measure pgbench instead")
+    parser.add_argument("--scale", type=int, default=10, help="pgbench's scale")
     args = parser.parse_args()
+    if args.pgbench:
+        pgbench_cpu(args.url, args.scale)
+        return
     with database(args.url, "datm_bench_cpu") as db:
         run = start_execute_workers(
             db, args.processes, args.threads, args.rounds, args.hot, observers=1
