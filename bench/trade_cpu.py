@@ -20,14 +20,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import sqlalchemy as sa
-from trade_throughput import DEFAULT_URL, database, start_execute_workers
+from trade_throughput import (
+    DEFAULT_URL,
+    database,
+    pgbench_figure,
+    run_pgbench,
+    start_execute_workers,
+)
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -62,27 +66,17 @@ def busy_seconds() -> float:
 
 def pgbench_cpu(url: str, scale: int, seconds: int = 10) -> None:
     """The machine's busy time per pgbench transaction (its client and server)."""
-    parsed = sa.engine.make_url(url)
-    with database(url, "datm_bench_pgbench") as db:
-        name = sa.engine.make_url(db).database or ""
-        base = ["-h", parsed.host or "127.0.0.1", "-p", str(parsed.port or 5432)]
-        base += ["-U", parsed.username or "postgres"]
-        subprocess.run(
-            ["pgbench", *base, "-i", "-q", "-s", str(scale), name], check=True, capture_output=True
-        )
+    spent: list[float] = []
+
+    @contextmanager
+    def timed() -> Iterator[None]:
         busy, wall = busy_seconds(), time.perf_counter()
-        out = subprocess.run(
-            ["pgbench", *base, "-c", "16", "-j", "4", "-T", str(seconds), "-n", name],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=seconds + 120,
-        ).stdout
-        busy, wall = busy_seconds() - busy, time.perf_counter() - wall
-    match = re.search(r"number of transactions actually processed: (\d+)", out)
-    if match is None:
-        raise RuntimeError(f"cannot read pgbench's output:\n{out}")
-    done = int(match.group(1))
+        yield
+        spent.extend((busy_seconds() - busy, time.perf_counter() - wall))
+
+    out = run_pgbench(url, scale, 16, seconds, timed)
+    busy, wall = spent
+    done = pgbench_figure(out, r"number of transactions actually processed: (\d+)")
     print(
         f"pgbench scale {scale}: {done / wall:,.0f} transactions/s over the whole run; "
         f"whole machine {busy * 1000 / done:.3f} ms per transaction; cores busy {busy / wall:.2f}"

@@ -124,7 +124,7 @@ def main() -> None:
         conn.autocommit = True  # the texts carry their own BEGIN and COMMIT
         cursor = conn.cursor()
         cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
+        pid = int(cursor.fetchall()[0][0])
         for prepare in prepares:
             cursor.execute(prepare)
         figures: dict[str, list[tuple[float, float]]] = {label: [] for label in lines}

@@ -29,8 +29,8 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +72,15 @@ def database(url: str, prefix: str) -> Iterator[str]:
         admin.dispose()
 
 
-def pgbench(url: str, scale: int, clients: int, seconds: int) -> float:
+def run_pgbench(
+    url: str,
+    scale: int,
+    clients: int,
+    seconds: int,
+    timed: Callable[[], AbstractContextManager[Any]] = nullcontext,
+) -> str:
+    """pgbench's tpcb-like output, on a fresh database of ``scale``; ``timed``
+    wraps the run alone, not the initialisation (trade_cpu.py reads /proc there)."""
     parsed = sa.engine.make_url(url)
     with database(url, "datm_bench_pgbench") as db:
         name = sa.engine.make_url(db).database or ""
@@ -90,17 +98,27 @@ def pgbench(url: str, scale: int, clients: int, seconds: int) -> float:
             capture_output=True,
             timeout=600,
         )
-        out = subprocess.run(
-            ["pgbench", *base, "-c", str(clients), "-j", "4", "-T", str(seconds), "-n", name],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=seconds + 120,
-        ).stdout
-    match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
+        with timed():
+            return subprocess.run(
+                ["pgbench", *base, "-c", str(clients), "-j", "4", "-T", str(seconds), "-n", name],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=seconds + 120,
+            ).stdout
+
+
+def pgbench_figure(out: str, pattern: str) -> float:
+    match = re.search(pattern, out)
     if match is None:
         raise RuntimeError(f"cannot read pgbench's output:\n{out}")
     return float(match.group(1))
+
+
+def pgbench(url: str, scale: int, clients: int, seconds: int) -> float:
+    """pgbench's transactions per second."""
+    out = run_pgbench(url, scale, clients, seconds)
+    return pgbench_figure(out, r"tps = ([0-9.]+) \(without initial connection time\)")
 
 
 def _seed(url: str, players: int) -> tuple[list[str], list[str]]:
