@@ -15,21 +15,19 @@ the server on this machine. Figures per trade (half a buy-sell pair).
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, ClassVar
 
 import psycopg2
 import psycopg2.extensions
 import sqlalchemy as sa
+from trade_cpu import cpu_seconds
 from trade_throughput import DEFAULT_URL, SECRET, _seed, database
 
-TICK = os.sysconf("SC_CLK_TCK")
 SEP = ";\n"  # how datm joins the statements of one round trip
 
 
@@ -71,11 +69,6 @@ def record_trades(db: str) -> tuple[list[Trip], list[Trip], list[str]]:
         trades.append([[p for p in trip if not p.startswith("PREPARE")] for trip in trips])
     engine.dispose()
     return trades[0], trades[1], prepares
-
-
-def cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def main() -> None:
@@ -130,13 +123,13 @@ def main() -> None:
         figures: dict[str, list[tuple[float, float]]] = {label: [] for label in lines}
         for _round in range(args.rounds):
             for label, make in lines.items():
-                server, client = cpu(pid), time.process_time()
+                server, client = cpu_seconds([pid]), time.process_time()
                 for _ in range(args.trades):
                     for text in make():
                         cursor.execute(text)
                 per = 1e6 / (2 * args.trades)
                 figures[label].append(
-                    ((cpu(pid) - server) * per, (time.process_time() - client) * per)
+                    ((cpu_seconds([pid]) - server) * per, (time.process_time() - client) * per)
                 )
         conn.close()
     print(f"CPU per trade, median of {args.rounds} rounds of {args.trades} buy-sell pairs:")
