@@ -83,6 +83,22 @@ class LastfmRefused(ServiceError):
         )
 
 
+class ConfigurationError(ProgrammingError):
+    """A setting is missing, malformed or out of range, or what it names refuses datm
+    outright (no such database or role, a bad password, an unreadable CA file): no
+    retry can fix it, an operator must. ``setting`` names it, ``allowed`` says what
+    would be accepted. The message never carries the setting's value: it may be a
+    secret."""
+
+    code = "configuration"
+
+    def __init__(self, setting: str, problem: str, allowed: str = "") -> None:
+        shown = f" (allowed: {allowed})" if allowed else ""
+        super().__init__(
+            f"setting {setting}: {problem}{shown}", setting=setting, problem=problem, allowed=allowed
+        )
+
+
 class CapabilityError(ProgrammingError):
     """The wiring lacks what the call needs; ``missing`` names the setting.
 

@@ -1,0 +1,1 @@
+"""The use cases: each service method opens a unit of work and returns frozen results."""
