@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datm.domain.errors import CapabilityError
-from datm.ports.market import MarketLock
+from datm.ports.market import MarketLock, MarketLockHolder
 from datm.ports.secrets import QuoteSecret
 from datm.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -24,6 +24,12 @@ class NoMarketLock(MarketLock):
 
     def is_open(self) -> bool:
         raise CapabilityError(*DATABASE)
+
+    def holder(self) -> MarketLockHolder | None:
+        raise CapabilityError(*DATABASE)
+
+    def close(self) -> None:
+        pass  # holds nothing, owns no connection: closing the web's wiring must not fail
 
 
 class NoQuoteSecret(QuoteSecret):

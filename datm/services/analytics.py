@@ -11,7 +11,7 @@ from injector import inject
 from datm.ports.clock import Clock
 from datm.ports.market import MarketLock
 from datm.ports.unit_of_work import UnitOfWorkFactory
-from datm.services.results import ArtistSummary, Counts
+from datm.services.results import ArtistSummary, Counts, MarketStatus
 from datm.services.views import check_count
 from datm.settings import Settings
 
@@ -68,3 +68,9 @@ class AnalyticsService:
 
     def is_market_open(self) -> bool:
         return self._lock.is_open()
+
+    def market_status(self) -> MarketStatus:
+        """Open or closed, and who holds the market lock (which process, from where,
+        since when): what an operator asks when trading has been refused too long."""
+        holder = self._lock.holder()  # one look: open and holder always agree
+        return MarketStatus(open=holder is None, holder=holder)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 
 from datm.domain.lastfm import ArtistRef, Image
+from datm.ports.market import MarketLockHolder as MarketLockHolder  # re-exported: a result too
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,13 +201,54 @@ class Counts:
     trades_per_day: tuple[tuple[date, int], ...]
 
 
+class CloseStep(StrEnum):
+    """The steps of a daily close, in order, as its progress reports them."""
+
+    CUT_OFF = "cut-off"  # the market closed: who holds what is fixed
+    FETCHED = "fetched"  # an artist's fresh last.fm numbers are in (or could not be had)
+    PAID = "paid"  # an artist's holders are paid (or it was skipped, or failed)
+
+
+@dataclass(frozen=True, slots=True)
+class CloseProgress:
+    """How far one step of a close has come: ``done`` of ``total`` artists dealt
+    with, ``failed`` of them without success. ``total`` may grow while a close runs
+    (reads list artists on demand); ``done`` never passes it."""
+
+    step: CloseStep
+    done: int
+    total: int
+    failed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FailedArtist:
+    """An artist a close left open, and why: a rerun of the close picks it up."""
+
+    mbid: str
+    code: str  # the DatmError's code, e.g. "lastfm_unavailable", "unknown_artist"
+    reason: str
+
+
 @dataclass(frozen=True, slots=True)
 class CloseReport:
+    """What one run of the close did. Counts are this run's: a rerun of a close that
+    died half way reports what it paid, not what the first run had."""
+
     day: date
     already_closed: bool
     finished: bool
     artists_closed: int
     artists_skipped: int
-    failed: tuple[str, ...]
+    failed: tuple[FailedArtist, ...]
     dividends_paid: int
     points_awarded: int
+    holders_paid: int  # payments: one per holder of each artist closed
+    duration_seconds: float
+    trading_refused_seconds: float  # how long this run held (or waited for) the market lock
+
+
+@dataclass(frozen=True, slots=True)
+class MarketStatus:
+    open: bool
+    holder: MarketLockHolder | None  # who holds the market lock, when it is closed

@@ -4,15 +4,19 @@ counts, the market lock, and the ledger check."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+import os
+import threading
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from harness import Game
 
 from datm.domain.errors import InvalidInput, MarketClosed, ProgrammingError
+from datm.ports.market import MarketLock
 from datm.ports.unit_of_work import UnitOfWorkFactory
 from datm.services.audit import AuditReport, MoneyMismatch, ShareMismatch
-from datm.services.results import ArtistSummary, Counts
+from datm.services.results import ArtistSummary, Counts, MarketStatus
 
 
 def test_artists_come_in_batches_that_cover_every_listed_artist_once(game: Game) -> None:
@@ -110,6 +114,77 @@ def test_holding_the_market_lock_reopens_the_market_even_after_an_error(game: Ga
         raise RuntimeError("the batch job failed")
 
     assert game.analytics.is_market_open() is True
+
+
+def test_the_market_status_of_an_open_market_has_no_holder(game: Game) -> None:
+    assert game.analytics.market_status() == MarketStatus(open=True, holder=None)
+
+
+def test_the_market_status_names_the_process_holding_the_lock_and_since_when(
+    game: Game,
+) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=1)  # the server's clock may lag a little
+    game.analytics.acquire_market_lock()
+    try:
+        status = game.analytics.market_status()
+    finally:
+        game.analytics.release_market_lock()
+
+    assert status.open is False
+    holder = status.holder
+    assert holder is not None
+    assert (holder.pid, holder.waiting) == (os.getpid(), False)
+    assert holder.application is not None and holder.application.startswith("datm")
+    assert holder.host
+    assert holder.since is not None and before <= holder.since <= datetime.now(UTC)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        holder.pid = 1  # type: ignore[misc]
+    assert game.analytics.market_status() == MarketStatus(open=True, holder=None)
+
+
+def test_the_market_status_shows_a_close_waiting_for_a_trade_in_flight(game: Game) -> None:
+    who = game.login()
+    acquired = threading.Event()
+
+    def close_the_market() -> None:
+        game.analytics.acquire_market_lock(timeout=10)
+        acquired.set()
+
+    with game.get(UnitOfWorkFactory)() as uow:  # type: ignore[type-abstract]
+        uow.market.require_open()  # a trade in flight: the market lock taken shared
+        uow.players.get_for_update(who.player)
+        closer = threading.Thread(target=close_the_market, daemon=True)
+        closer.start()
+        deadline = time.monotonic() + 10
+        while (status := game.analytics.market_status()).holder is None:
+            assert time.monotonic() < deadline, "the close never asked for the lock"
+            time.sleep(0.01)
+        assert status.open is False and status.holder is not None
+        assert status.holder.waiting is True
+        assert not acquired.is_set()
+    closer.join(10)
+    try:
+        assert acquired.is_set()
+        holder = game.analytics.market_status().holder
+        assert holder is not None and holder.waiting is False
+    finally:
+        game.analytics.release_market_lock()
+
+
+def test_closing_the_market_lock_releases_it_once_and_is_idempotent(game: Game) -> None:
+    lock = game.get(MarketLock)  # type: ignore[type-abstract]
+    lock.close()  # holding nothing: nothing to do
+    lock.acquire(timeout=5)
+    assert game.analytics.is_market_open() is False
+
+    lock.close()
+    lock.close()
+
+    assert game.analytics.is_market_open() is True
+    with pytest.raises(ProgrammingError):
+        lock.release()  # close() let it go: nothing is held any more
+    game.analytics.acquire_market_lock()  # and it can be taken again
+    game.analytics.release_market_lock()
 
 
 def test_the_audit_finds_money_and_shares_in_order_after_a_game(game: Game) -> None:

@@ -3,15 +3,29 @@ into points and dividends, once per day, under the market lock."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import time
+import uuid
 from datetime import timedelta
 
 import expected
 import pytest
 from harness import Game
 
+from datm.domain.artist import Artist
 from datm.domain.errors import InvalidInput, MarketClosed
 from datm.domain.player import LedgerKind
-from datm.services.results import CloseReport, HistoryEntry, LoginResult, Points
+from datm.ports.unit_of_work import UnitOfWorkFactory
+from datm.services.results import (
+    CloseProgress,
+    CloseReport,
+    CloseStep,
+    FailedArtist,
+    HistoryEntry,
+    LoginResult,
+    Points,
+)
 
 
 class Crash(Exception):
@@ -25,6 +39,22 @@ def held_artists(game: Game, count: int) -> tuple[list[LoginResult], list[str]]:
     for who, mbid in zip(players, artists, strict=True):
         game.buy(who, mbid)
     return players, artists
+
+
+def untimed(report: CloseReport) -> CloseReport:
+    """The report without its timings, which no test can know in advance; they are
+    checked to be consistent instead."""
+    assert 0 <= report.trading_refused_seconds <= report.duration_seconds
+    return dataclasses.replace(report, duration_seconds=0.0, trading_refused_seconds=0.0)
+
+
+def list_unknown_artist(game: Game) -> str:
+    """An artist listed in the game that last.fm no longer knows: its numbers cannot be had."""
+    mbid = str(uuid.uuid4())
+    with game.get(UnitOfWorkFactory)() as uow:  # type: ignore[type-abstract]
+        uow.artists.add(Artist(mbid, "Gone", 100, 1, 100, 10, 10, game.clock.today()))
+        uow.commit()
+    return mbid
 
 
 def close_of(before: tuple[int, int], after: tuple[int, int]) -> tuple[int, int]:
@@ -51,7 +81,7 @@ def test_the_close_pays_holders_dividends_and_points_by_the_formulas(game: Game)
 
     report = game.close.run()
 
-    assert report == CloseReport(
+    assert untimed(report) == CloseReport(
         day=day,
         already_closed=False,
         finished=True,
@@ -60,6 +90,9 @@ def test_the_close_pays_holders_dividends_and_points_by_the_formulas(game: Game)
         failed=(),
         dividends_paid=paid[a][1] + paid[b][1],
         points_awarded=paid[a][0] + paid[b][0],
+        holders_paid=2,
+        duration_seconds=0.0,
+        trading_refused_seconds=0.0,
     )
     for who, mbid in ((alice, a), (bob, b)):
         points, dividend = paid[mbid]
@@ -94,6 +127,85 @@ def test_the_close_reports_progress_as_done_and_total(game: Game) -> None:
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
 
 
+def test_the_close_reports_each_step_the_cut_off_first(game: Game) -> None:
+    held_artists(game, 2)
+    game.next_day()
+    events: list[CloseProgress] = []
+
+    game.close.run(on_step=events.append)
+
+    # Today's close fetches and pays each artist in turn; a close whose steps run
+    # apart reports through the same events.
+    assert events == [
+        CloseProgress(CloseStep.CUT_OFF, 2, 2),
+        CloseProgress(CloseStep.FETCHED, 1, 2),
+        CloseProgress(CloseStep.PAID, 1, 2),
+        CloseProgress(CloseStep.FETCHED, 2, 2),
+        CloseProgress(CloseStep.PAID, 2, 2),
+    ]
+    assert [str(step) for step in CloseStep] == ["cut-off", "fetched", "paid"]
+
+
+def test_the_close_reports_how_long_trading_was_refused(game: Game) -> None:
+    held_artists(game, 2)
+    game.next_day()
+    pause = 0.05
+
+    report = game.close.run(progress=lambda done, total: time.sleep(pause))
+
+    assert report.trading_refused_seconds >= 2 * pause  # both artists, under the lock
+    assert report.duration_seconds >= report.trading_refused_seconds
+
+
+def test_an_artist_whose_numbers_cannot_be_had_is_left_open_with_its_reason(
+    game: Game, caplog: pytest.LogCaptureFixture
+) -> None:
+    (alice,), (held,) = held_artists(game, 1)
+    gone = list_unknown_artist(game)
+    money = game.players.money(alice.session_key)
+    day = game.next_day()
+    events: list[CloseProgress] = []
+
+    with caplog.at_level(logging.INFO, logger="datm.services.close"):
+        report = game.close.run(on_step=events.append)
+
+    assert (report.finished, report.artists_closed, report.holders_paid) == (False, 1, 1)
+    [failed] = report.failed
+    assert isinstance(failed, FailedArtist)
+    assert (failed.mbid, failed.code) == (gone, "unknown_artist")
+    assert gone in failed.reason
+    assert events[-2:] == [
+        CloseProgress(CloseStep.FETCHED, 2, 2, failed=1),
+        CloseProgress(CloseStep.PAID, 2, 2, failed=1),
+    ]
+    assert game.players.money(alice.session_key) == money + report.dividends_paid
+    assert game.market.history(held, 7)[-1].day == day
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(gone in r.getMessage() and "unknown_artist" in r.getMessage() for r in warnings)
+    assert game.analytics.is_market_open() is True
+
+    again = game.close.run()  # the day stays open while an artist is: a rerun tries it
+
+    assert (again.already_closed, again.finished, again.artists_closed) == (False, False, 0)
+    assert (again.artists_skipped, [f.mbid for f in again.failed]) == (1, [gone])
+    assert game.players.money(alice.session_key) == money + report.dividends_paid
+
+
+def test_the_close_logs_its_start_and_its_end_at_info(
+    game: Game, caplog: pytest.LogCaptureFixture
+) -> None:
+    held_artists(game, 1)
+    day = game.next_day()
+
+    with caplog.at_level(logging.INFO, logger="datm.services.close"):
+        report = game.close.run()
+
+    messages = [r.getMessage() for r in caplog.records if r.name == "datm.services.close"]
+    assert any(f"close of {day}: market closed; 1 artists to close" in m for m in messages)
+    assert any(f"close of {day} finished: 1 artists closed" in m for m in messages)
+    assert f"{report.dividends_paid} in dividends" in messages[-1]
+
+
 def test_a_second_close_of_the_same_day_changes_nothing(game: Game) -> None:
     (alice,), (artist,) = held_artists(game, 1)
     day = game.next_day()
@@ -107,7 +219,8 @@ def test_a_second_close_of_the_same_day_changes_nothing(game: Game) -> None:
 
     assert (again.day, again.already_closed, again.finished) == (day, True, True)
     assert (again.dividends_paid, again.points_awarded, again.artists_closed) == (0, 0, 0)
-    assert explicit == again
+    assert (again.holders_paid, again.trading_refused_seconds) == (0, 0.0)  # never locked
+    assert untimed(explicit) == untimed(again)
     assert game.snapshot(alice) == before
     assert game.market.history(artist, 7) == history
 
@@ -130,6 +243,7 @@ def test_a_close_that_dies_half_way_pays_nobody_twice_when_run_again(game: Game)
     report = game.close.run()
 
     assert (report.finished, report.artists_closed, report.artists_skipped) == (True, 2, 1)
+    assert report.holders_paid == 2  # this run's payments: the first artist's came before
     first = min(artists)
     assert report.dividends_paid == sum(paid[m][1] for m in artists if m != first)
     for who, mbid in zip(players, artists, strict=True):
@@ -252,4 +366,4 @@ def test_a_close_with_nothing_listed_finishes_with_nothing_to_pay(game: Game) ->
 
     report = game.close.run()
 
-    assert report == CloseReport(day, False, True, 0, 0, (), 0, 0)
+    assert untimed(report) == CloseReport(day, False, True, 0, 0, (), 0, 0, 0, 0.0, 0.0)

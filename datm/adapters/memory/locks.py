@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Hashable, Iterable
+from datetime import UTC, datetime
 
 from datm.domain.errors import Conflict, MarketClosed, MarketLockBusy, ProgrammingError
 
@@ -60,6 +61,7 @@ class MarketRWLock:
         self._readers: set[object] = set()
         self._writer: object | None = None  # closing or closed by this owner
         self._writer_active = False
+        self._since: datetime | None = None  # wall clock: for an operator, not the game
 
     def acquire_shared(self, owner: object) -> None:
         with self._cond:
@@ -79,25 +81,38 @@ class MarketRWLock:
             while self._writer is not None:
                 if not self._wait_until(deadline):
                     raise MarketLockBusy(timeout)
-            self._writer = owner
+            self._writer, self._since = owner, datetime.now(UTC)
             while self._readers:
                 if not self._wait_until(deadline):
-                    self._writer = None  # reopen: the trades in flight win
+                    self._writer = self._since = None  # reopen: the trades in flight win
                     self._cond.notify_all()
                     raise MarketLockBusy(timeout)
-            self._writer_active = True
+            self._writer_active, self._since = True, datetime.now(UTC)
 
     def release_exclusive(self, owner: object) -> None:
+        if not self.release_if_held(owner):
+            raise ProgrammingError("the market lock is not held by this object")
+
+    def release_if_held(self, owner: object) -> bool:
+        """Release the lock if ``owner`` holds it (not merely waits for it); whether it did."""
         with self._cond:
             if self._writer is not owner or not self._writer_active:
-                raise ProgrammingError("the market lock is not held by this object")
-            self._writer = None
+                return False
+            self._writer = self._since = None
             self._writer_active = False
             self._cond.notify_all()
+            return True
 
     def is_open(self) -> bool:
         with self._cond:
             return self._writer is None
+
+    def writer(self) -> tuple[bool, datetime] | None:
+        """(waiting, since) of the close holding or waiting for the lock, or None."""
+        with self._cond:
+            if self._writer is None or self._since is None:
+                return None
+            return not self._writer_active, self._since
 
     def _wait_until(self, deadline: float) -> bool:
         """Wait for a change; False once the deadline has passed."""

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import socket
+
 from datm.adapters.memory.store import InMemoryStore
 from datm.adapters.memory.transaction import Transaction
-from datm.ports.market import MarketGate, MarketLock
+from datm.ports.market import MarketGate, MarketLock, MarketLockHolder
+
+APPLICATION = "datm"
 
 
 class InMemoryMarketLock(MarketLock):
@@ -26,6 +31,17 @@ class InMemoryMarketLock(MarketLock):
 
     def is_open(self) -> bool:
         return self._store.market.is_open()
+
+    def holder(self) -> MarketLockHolder | None:
+        writer = self._store.market.writer()
+        if writer is None:
+            return None
+        waiting, since = writer
+        # Only this process can hold an in-memory store's lock.
+        return MarketLockHolder(os.getpid(), socket.gethostname(), APPLICATION, since, waiting)
+
+    def close(self) -> None:
+        self._store.market.release_if_held(self)
 
 
 class InMemoryMarketGate(MarketGate):
