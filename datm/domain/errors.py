@@ -94,9 +94,8 @@ class ConfigurationError(ProgrammingError):
 
     def __init__(self, setting: str, problem: str, allowed: str = "") -> None:
         shown = f" (allowed: {allowed})" if allowed else ""
-        super().__init__(
-            f"setting {setting}: {problem}{shown}", setting=setting, problem=problem, allowed=allowed
-        )
+        message = f"setting {setting}: {problem}{shown}"
+        super().__init__(message, setting=setting, problem=problem, allowed=allowed)
 
 
 class CapabilityError(ProgrammingError):
@@ -273,3 +272,82 @@ class QuoteInvalid(DataError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"this price guarantee is not valid ({reason})", reason=reason)
+
+
+# --- the game database refuses datm (configuration: no retry fixes these) ------
+
+
+class DatabaseRefused(ConfigurationError):
+    """The database server, or the way to it, refuses datm for a reason no retry
+    fixes: no such database or role, a refused or missing password, no pg_hba.conf
+    entry, a CA file that is missing or does not vouch for the server, SSL required
+    but not offered, a host name DNS does not know, a bad connection option.
+    ``reason`` is a stable token (``no_database``, ``no_role``, ``bad_password``,
+    ``no_password``, ``not_allowed``, ``ca_file``, ``certificate``, ``ssl``,
+    ``unknown_host``, ``bad_option``); ``server`` says where (host:port), never
+    with the password."""
+
+    code = "database_refused"
+
+    def __init__(self, reason: str, server: str, problem: str) -> None:
+        super().__init__("DATABASE_URL", problem)
+        self.reason = reason
+        self.server = server
+        self.fields.update(reason=reason, server=server)
+
+
+class SchemaBehind(ConfigurationError):
+    """The game database was never migrated (``revision`` None), or is at a revision
+    older than the ``head`` this datm needs: an operator runs ``datm db upgrade``."""
+
+    code = "schema_behind"
+
+    def __init__(self, database: str, revision: str | None, head: str) -> None:
+        state = f"is at revision {revision}" if revision else "was never migrated"
+        super().__init__(
+            "DATABASE_URL",
+            f"the database {database} {state}, this datm needs revision {head}: "
+            "run `datm db upgrade`",
+        )
+        self.database, self.revision, self.head = database, revision, head
+        self.fields.update(database=database, revision=revision, head=head)
+
+
+class SchemaAhead(ConfigurationError):
+    """The game database is at a revision this datm does not know: a newer datm
+    migrated it. This one must be upgraded (the database is never downgraded for it)."""
+
+    code = "schema_ahead"
+
+    def __init__(self, database: str, revision: str, head: str) -> None:
+        super().__init__(
+            "DATABASE_URL",
+            f"the database {database} is at revision {revision}, unknown to this datm "
+            f"(its newest is {head}): this datm is older than the database; upgrade datm",
+        )
+        self.database, self.revision, self.head = database, revision, head
+        self.fields.update(database=database, revision=revision, head=head)
+
+
+# --- several bad settings at once (datm.settings) -------------------------------
+
+
+class InvalidSettings(ConfigurationError):
+    """More than one setting is bad: datm checks them all before refusing any, so an
+    operator fixes everything in one go. ``problems`` holds one ``ConfigurationError``
+    per bad setting; ``setting`` names them all, comma-separated. Like every
+    ConfigurationError, the message never carries a value."""
+
+    code = "invalid_settings"
+
+    def __init__(self, problems: tuple[ConfigurationError, ...]) -> None:
+        names = [str(problem.fields["setting"]) for problem in problems]
+        listed = "".join(f"\n  {problem.message}" for problem in problems)
+        DatmError.__init__(
+            self,
+            f"{len(problems)} settings are bad:{listed}",
+            setting=", ".join(names),
+            problem=f"{len(problems)} settings are bad",
+            allowed="",
+            problems=problems,
+        )

@@ -23,7 +23,7 @@ from datm.adapters.postgres import migrate  # noqa: E402
 from datm.adapters.postgres.errors import DatabaseUnavailable  # noqa: E402
 from datm.adapters.postgres.tables import metadata  # noqa: E402
 from datm.cli import main  # noqa: E402
-from datm.domain.errors import InvalidInput  # noqa: E402
+from datm.domain.errors import ConfigurationError, InvalidInput  # noqa: E402
 from datm.domain.leagues import SEEDED_LEAGUES  # noqa: E402
 
 pytestmark = pytest.mark.postgres
@@ -197,9 +197,11 @@ def test_unknown_revision_raises_invalid_input_and_changes_nothing(empty_url: st
     assert table_names(empty_url) == set()
 
 
-def test_non_postgres_url_raises_invalid_input() -> None:
-    with pytest.raises(InvalidInput):
+def test_non_postgres_url_raises_a_configuration_error_naming_database_url() -> None:
+    with pytest.raises(ConfigurationError) as caught:
         migrate.upgrade("sqlite:///game.db")
+
+    assert caught.value.fields["setting"] == "DATABASE_URL"
 
 
 def test_unreachable_server_raises_database_unavailable() -> None:
@@ -266,8 +268,9 @@ def test_cli_reports_an_unreachable_database_without_a_traceback() -> None:
         main, ["db", "upgrade", "--url", "postgresql://postgres@127.0.0.1:1/nothing"]
     )
 
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # could not run (datm.cli's exit statuses)
     assert "cannot be reached" in result.output
+    assert "refused at 127.0.0.1:1" in result.output
     assert "Traceback" not in result.output
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from datm.adapters.postgres import hot_sql
+from datm.adapters.postgres import hot_sql, schema_check
 from datm.adapters.postgres.artists import (
     MOVE_AFTER_BUY,
     OVERSOLD,
@@ -171,6 +171,10 @@ class PostgresUnitOfWork(UnitOfWork):
 class PostgresUnitOfWorkFactory(UnitOfWorkFactory):
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._schema = schema_check.guard(engine)
 
     def __call__(self) -> UnitOfWork:
+        # The schema check of first use: one query per engine, then this test only.
+        if not self._schema.verified:
+            self._schema.require(self._engine)
         return PostgresUnitOfWork(self._engine)
