@@ -1,40 +1,60 @@
 """Example datm configuration. Copy to config.py (never commit real secrets) and
 pass it to ``datm.create_injector(config)``; every setting can also come from
-the environment as ``DATM_<NAME>``, which wins over this file."""
+the environment as ``DATM_<NAME>``, which wins over this file.
+
+Every value is checked once, when the injector is built: a bad one fails at start
+with ``ConfigurationError`` naming the setting and what it accepts (the values
+below are the defaults; the comment after ``|`` says what is allowed). Numbers
+are whole where marked "whole" (the environment's "2" is fine, 2.7 or True are
+not); seconds are finite (no NaN, no inf). An empty ``DATM_<NAME>`` unsets an
+optional setting. A ``DATM_*`` variable that names no setting is refused, with
+the nearest name (a typo such as ``DATM_QUOTE_SECRETT`` is no longer ignored).
+Other names in this file are left alone: it may hold the program's own settings.
+"""
 
 # --- game database (api, analytics). Unset: the in-memory store (tests, demo).
+# postgresql://[user[:password]@]host[:port]/database, or postgresql+psycopg2://,
+# postgres://; a socket: postgresql://user@/database?host=/run/postgresql
 DATABASE_URL = None  # e.g. "postgresql+psycopg2://game@db.internal:5432/scrobble"
-POOL_SIZE = 5  # connections kept per process
-MAX_OVERFLOW = 10  # extra connections under load
-POOL_TIMEOUT_SECONDS = 10.0  # wait for a free connection, then a transient error
+POOL_SIZE = 5  # connections kept per process | whole, 1 to 100
+MAX_OVERFLOW = 10  # extra connections under load | whole, 0 to 100
+POOL_TIMEOUT_SECONDS = 10.0  # wait for a free connection, then a transient error | > 0, <= 300
 
 # --- last.fm. Unset key: the offline catalogue bundled with datm (no network).
-LASTFM_API_KEY = None  # public key of the game's last.fm API account
-LASTFM_API_SECRET = None  # its shared secret: set it from the environment only
-LASTFM_URL = None  # another last.fm endpoint, e.g. the fake server in tests
-LASTFM_CA_FILE = None  # CA bundle to trust for LASTFM_URL
-LASTFM_TIMEOUT_SECONDS = 10.0  # one HTTP request to last.fm, then a transient error
-LASTFM_RETRIES = 4  # retries of transient last.fm failures, with exponential back-off
-LASTFM_RATE_PER_SECOND = 5.0  # requests per second per API key, shared by all processes
+# Key and secret go together: both (real last.fm) or neither (offline).
+LASTFM_API_KEY = None  # public key of the game's API account | no spaces or control characters
+LASTFM_API_SECRET = None  # its shared secret: from the environment only | as the key
+LASTFM_URL = None  # another endpoint, e.g. the fake server | https://host[:port][/path]
+LASTFM_CA_FILE = None  # CA bundle to trust for LASTFM_URL | a readable PEM file
+LASTFM_TIMEOUT_SECONDS = 10.0  # one HTTP request, then a transient error | > 0, <= 120
+LASTFM_RETRIES = 4  # retries of transient failures, exponential back-off | whole, 0 to 10
+LASTFM_RATE_PER_SECOND = 5.0  # requests per second per key, all processes | 1/60 to 1000
 
 # How long each kind of last.fm answer is reused (per process, and shared via Redis).
+# Each: 0 (do not reuse) to 2592000 (30 days).
 LASTFM_CACHE_ARTIST_SECONDS = 3600.0  # artist.getInfo: listeners and plays move over hours
 LASTFM_CACHE_CORRECTION_SECONDS = 86400.0  # a name's correction almost never changes
 LASTFM_CACHE_SIMILAR_SECONDS = 86400.0  # similar artists
 LASTFM_CACHE_SEARCH_SECONDS = 600.0  # artist search
 LASTFM_CACHE_CHART_SECONDS = 3600.0  # global, country and tag charts
 LASTFM_CACHE_USER_SECONDS = 300.0  # user profiles, top artists and libraries
-LASTFM_CACHE_MAX_ENTRIES = 10000  # in-process entries (least recently used go first)
+LASTFM_CACHE_MAX_ENTRIES = 10000  # in-process entries, LRU first out | whole, 1 to 10000000
 
 # --- shared cache and rate limit across processes. Unset: each process on its own.
+# redis://[[user]:password@]host[:port][/db], rediss://... (TLS; may add
+# ?ssl_cert_reqs=, ssl_ca_certs=, ssl_check_hostname=) or unix:///path/redis.sock[?db=N].
+# Other query arguments are refused: datm sets the timeouts itself.
 REDIS_URL = None  # e.g. "redis://cache.internal:6379/0"
-REDIS_TIMEOUT_SECONDS = 0.25  # per Redis call; past it datm falls back to the process
+REDIS_TIMEOUT_SECONDS = 0.25  # per call; past it datm falls back to the process | > 0, <= 60
 
 # --- trading
-QUOTE_SECRET = None  # >= 16 bytes, the same in every api process; from the environment
-QUOTE_VALIDITY_SECONDS = 15.0  # how long a price guarantee holds
-LOCK_TIMEOUT_SECONDS = 5.0  # longest wait for a row lock before retrying
-SESSION_CACHE_SECONDS = 10.0  # how long a process remembers a valid session key (0: never)
+# >= 16 bytes of UTF-8, no spaces or newline at either end, the same in every api
+# process; from the environment. Unset: random per process (memory), else stored
+# in the database.
+QUOTE_SECRET = None
+QUOTE_VALIDITY_SECONDS = 15.0  # how long a price guarantee holds | > 0, <= 3600
+LOCK_TIMEOUT_SECONDS = 5.0  # longest wait for a row lock before retrying | 0.001 to 600
+SESSION_CACHE_SECONDS = 10.0  # a process remembers a valid session key | 0 (never) to 3600
 
 # --- analytics
-MARKET_LOCK_TIMEOUT_SECONDS = 60.0  # the close waits this long for trades in flight
+MARKET_LOCK_TIMEOUT_SECONDS = 60.0  # the close waits this long for trades | > 0, <= 3600

@@ -14,7 +14,7 @@ from injector import Injector
 
 from datm.adapters.clock import ManualClock
 from datm.adapters.offline.lastfm import OfflineLastfm
-from datm.domain.errors import CapabilityError, InvalidInput, ProgrammingError
+from datm.domain.errors import CapabilityError, ConfigurationError, InvalidInput, ProgrammingError
 from datm.ports.lastfm import LastfmPort
 from datm.services.analytics import AnalyticsService
 from datm.services.artists import ArtistService
@@ -197,7 +197,9 @@ def test_settings_load_from_a_mapping_by_upper_case_key_or_field_name() -> None:
 
 
 def test_settings_load_from_a_config_objects_upper_case_attributes() -> None:
-    config = types.SimpleNamespace(LASTFM_API_KEY="config-key", LOCK_TIMEOUT_SECONDS=2)
+    config = types.SimpleNamespace(
+        LASTFM_API_KEY="config-key", LASTFM_API_SECRET="config-secret", LOCK_TIMEOUT_SECONDS=2
+    )
 
     settings = Settings.load(config, environ={})
 
@@ -211,7 +213,7 @@ def test_settings_load_from_nothing_are_the_defaults() -> None:
 
 def test_the_environment_wins_over_the_config_object() -> None:
     settings = Settings.load(
-        {"POOL_SIZE": 3, "LASTFM_API_KEY": "config-key"},
+        {"POOL_SIZE": 3, "LASTFM_API_KEY": "config-key", "LASTFM_API_SECRET": "s"},
         environ={"DATM_POOL_SIZE": "9", "DATM_REDIS_URL": "redis://cache:6379/0"},
     )
 
@@ -225,22 +227,23 @@ def test_settings_read_the_process_environment_by_default(
 ) -> None:
     monkeypatch.setenv("DATM_LASTFM_API_KEY", "from-the-environment")
 
-    assert Settings.load({"LASTFM_API_KEY": "config-key"}).lastfm_api_key == (
-        "from-the-environment"
-    )
+    config = {"LASTFM_API_KEY": "config-key", "LASTFM_API_SECRET": "s"}
+    assert Settings.load(config).lastfm_api_key == "from-the-environment"
 
 
 @pytest.mark.parametrize(
-    ("config", "field"),
-    [({"POOL_SIZE": "many"}, "pool_size"), ({"LOCK_TIMEOUT_SECONDS": ""}, "lock_timeout_seconds")],
+    ("config", "setting"),
+    [({"POOL_SIZE": "many"}, "POOL_SIZE"), ({"LOCK_TIMEOUT_SECONDS": ""}, "LOCK_TIMEOUT_SECONDS")],
 )
-def test_a_setting_that_is_not_a_number_is_invalid_input(
-    config: dict[str, str], field: str
+def test_a_setting_that_is_not_a_number_is_a_configuration_error(
+    config: dict[str, str], setting: str
 ) -> None:
-    with pytest.raises(InvalidInput) as refused:
+    # A bad setting is the operator's to fix: ConfigurationError, no longer InvalidInput.
+    with pytest.raises(ConfigurationError) as refused:
         Settings.load(config, environ={})
 
-    assert refused.value.field == field
+    assert refused.value.fields["setting"] == setting
+    assert isinstance(refused.value, ProgrammingError)
 
 
 def test_settings_repr_hides_every_secret() -> None:
