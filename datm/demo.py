@@ -1,7 +1,8 @@
 """``datm demo``: a few simulated trading days on the in-memory store.
 
 Players log in through the offline last.fm, trade from several threads, the
-close pays them, and the ledger is checked. Returns non-zero if a check fails.
+close pays them, and the ledger is checked: money and shares against the record.
+Returns non-zero if a close did not finish or the record disagrees.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from datm.settings import Settings
 from datm.wiring import create_injector
 
 DEMO_START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+SHOWN_MISMATCHES = 5  # a broken ledger usually breaks everywhere: show a few, count all
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,38 +46,79 @@ class DemoOptions:
 
 
 def run_demo(options: DemoOptions, console: Console | None = None) -> int:
-    console = console or Console()
-    clock = ManualClock(DEMO_START)
-    injector = create_injector(Settings(), wiring="memory", clock=clock)
-    lastfm = injector.get(LastfmPort)  # type: ignore[type-abstract]
-    assert isinstance(lastfm, OfflineLastfm)
-    sessions = _log_in(injector, lastfm, options.players)
-    artists = [a.mbid for a in lastfm.chart_top_artists(50, 1) if a.mbid]
-    outcomes: Counter[str] = Counter()
-    with Progress(console=console, transient=True) as progress:
-        for day in range(options.days):
-            clock.set(DEMO_START + timedelta(days=day))
-            task = progress.add_task(f"day {day + 1}: trading", total=len(sessions))
-            outcomes += _trade_day(injector, sessions, artists, options, day, progress, task)
-            clock.set(DEMO_START + timedelta(days=day, hours=14))
-            closing = progress.add_task(f"day {day + 1}: daily close", total=None)
+    """Play the days, print the tables, check the ledger: 0 when every check holds."""
+    demo = Demo(options, console)
+    if not demo.play():
+        return 1
+    demo.print_tables()
+    return 0 if demo.check_ledger() else 1
 
-            def show(done: int, total: int, task: TaskID = closing) -> None:
-                progress.update(task, completed=done, total=total)
 
-            report = injector.get(CloseService).run(progress=show)
-            if not report.finished:
-                console.print(f"[red]close of {report.day} did not finish: {report.failed}")
-                return 1
-    _print_tables(console, injector, outcomes)
-    audit = injector.get(AuditService).audit()
-    ok = audit.ok and outcomes["bought"] > 0 and outcomes["sold"] > 0
-    console.print(
-        f"ledger check: {audit.players} players, {audit.artists} artists, "
-        f"{len(audit.money)} money mismatches, {len(audit.shares)} share mismatches: "
-        + ("[green]OK" if ok else "[red]FAILED")
-    )
-    return 0 if ok else 1
+class Demo:
+    """One demo game: ``play`` the days, then ``check_ledger``. Separate steps, so a
+    test can tamper with the store in between and see the check fail."""
+
+    def __init__(self, options: DemoOptions, console: Console | None = None) -> None:
+        self.options = options
+        self.console = console or Console()
+        self.clock = ManualClock(DEMO_START)
+        self.injector = create_injector(Settings(), wiring="memory", clock=self.clock)
+        self.outcomes: Counter[str] = Counter()
+
+    def play(self) -> bool:
+        """Log the players in and run the days; False if a close did not finish."""
+        options, clock, injector = self.options, self.clock, self.injector
+        lastfm = injector.get(LastfmPort)  # type: ignore[type-abstract]
+        assert isinstance(lastfm, OfflineLastfm)
+        sessions = _log_in(injector, lastfm, options.players)
+        artists = [a.mbid for a in lastfm.chart_top_artists(50, 1) if a.mbid]
+        with Progress(console=self.console, transient=True) as progress:
+            for day in range(options.days):
+                clock.set(DEMO_START + timedelta(days=day))
+                task = progress.add_task(f"day {day + 1}: trading", total=len(sessions))
+                self.outcomes += _trade_day(
+                    injector, sessions, artists, options, day, progress, task
+                )
+                clock.set(DEMO_START + timedelta(days=day, hours=14))
+                closing = progress.add_task(f"day {day + 1}: daily close", total=None)
+
+                def show(done: int, total: int, task: TaskID = closing) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                report = injector.get(CloseService).run(progress=show)
+                if not report.finished:
+                    self.console.print(
+                        f"[red]close of {report.day} did not finish: {report.failed}"
+                    )
+                    return False
+        return True
+
+    def print_tables(self) -> None:
+        _print_tables(self.console, self.injector, self.outcomes)
+
+    def check_ledger(self) -> bool:
+        """Whether money and shares agree with the record (``AuditService``): every
+        player's money is 20,000 plus their ledger, every artist's holders are the
+        holdings counted and never more than its max shares.
+
+        It judges the record, not the luck of the day: a run in which nobody could
+        afford to buy, or nobody sold, has nothing wrong with it and passes."""
+        audit = self.injector.get(AuditService).audit()
+        self.console.print(
+            f"ledger check: {audit.players} players, {audit.artists} artists, "
+            f"{len(audit.money)} money mismatches, {len(audit.shares)} share mismatches: "
+            + ("[green]OK" if audit.ok else "[red]FAILED")
+        )
+        for money in audit.money[:SHOWN_MISMATCHES]:
+            self.console.print(
+                f"  {money.player}: money {money.money}, but the ledger says {money.from_ledger}"
+            )
+        for share in audit.shares[:SHOWN_MISMATCHES]:
+            self.console.print(
+                f"  {share.mbid}: {share.holders} holders recorded, {share.counted_holders}"
+                f" holdings counted, {share.max_shares} max shares"
+            )
+        return audit.ok
 
 
 def _log_in(injector: Injector, lastfm: OfflineLastfm, players: int) -> list[str]:

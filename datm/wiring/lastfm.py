@@ -8,6 +8,7 @@ from injector import Module, provider, singleton
 from datm.adapters.lastfm.caching import CacheTtls, CachingLastfm, SharedCache
 from datm.adapters.lastfm.pylast_lastfm import PylastLastfm
 from datm.adapters.ratelimit.window import InProcessRateLimiter
+from datm.lifecycle import Resources
 from datm.ports.lastfm import LastfmPort
 from datm.ports.rate_limit import RateLimiter
 from datm.settings import Settings
@@ -17,11 +18,13 @@ SLACK_SECONDS = 15.0
 
 class LastfmModule(Module):
     """last.fm through pylast (``lastfm_*`` settings). With ``redis_url`` every
-    process shares one rate limit and one cache; without it, each has its own."""
+    process shares one rate limit and one cache; without it, each has its own.
+    The HTTP connections and the Redis pool are closed by ``datm.close``."""
 
     @singleton
     @provider
-    def lastfm(self, settings: Settings) -> LastfmPort:
+    def lastfm(self, settings: Settings, resources: Resources) -> LastfmPort:
+        resources.check_open()
         rate = settings.lastfm_rate_per_second
         limiter: RateLimiter = InProcessRateLimiter(rate)
         shared: SharedCache | None = None
@@ -30,11 +33,12 @@ class LastfmModule(Module):
         budget = settings.lastfm_timeout_seconds * (settings.lastfm_retries + 1) + SLACK_SECONDS
         if settings.redis_url:
             from datm.adapters.redis.cache import RedisSharedCache
-            from datm.adapters.redis.client import RedisHealth, connect
+            from datm.adapters.redis.client import RedisHealth, address_of, close, connect
             from datm.adapters.redis.rate_limit import RedisRateLimiter
 
             client = connect(settings.redis_url, settings.redis_timeout_seconds)
-            health = RedisHealth()
+            health = RedisHealth(address=address_of(client))
+            resources.add("the Redis connection pool", lambda: close(client, health))
             name = f"lastfm:{settings.lastfm_api_key}"  # the public key: one limit per key
             limiter = RedisRateLimiter(client, health, rate, limiter, name=name)
             shared = RedisSharedCache(client, health, lock_seconds=budget)
@@ -46,8 +50,11 @@ class LastfmModule(Module):
             chart=settings.lastfm_cache_chart_seconds,
             user=settings.lastfm_cache_user_seconds,
         )
+        upstream = PylastLastfm.from_settings(settings, limiter)
+        # Added after Redis, so closed first: no request is left to need the limit.
+        resources.add("the last.fm HTTP connections", upstream.close)
         return CachingLastfm(
-            PylastLastfm.from_settings(settings, limiter),
+            upstream,
             shared,
             ttls=ttls,
             max_entries=settings.lastfm_cache_max_entries,

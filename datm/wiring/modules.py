@@ -1,7 +1,9 @@
 """injector modules, one per concern; ``datm.wiring`` combines them per program.
 
 Providers do no IO: the in-memory store, the offline catalogue and the stand-ins
-are built lazily and once (singletons).
+are built lazily and once (singletons). A provider that builds something holding
+a connection registers how to close it in the injector's ``Resources``
+(``datm.lifecycle``), which ``datm.close(injector)`` closes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datm.adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from datm.adapters.offline.lastfm import OfflineLastfm
 from datm.adapters.quote_secret import ConfiguredQuoteSecret, RandomQuoteSecret
 from datm.adapters.unavailable import NoDatabase, NoMarketLock, NoQuoteSecret
+from datm.lifecycle import Resources
 from datm.ports.clock import Clock
 from datm.ports.lastfm import LastfmPort
 from datm.ports.market import MarketLock
@@ -59,7 +62,8 @@ class ServicesModule(Module):
 
 
 class SettingsModule(Module):
-    """Binds the frozen settings, and the clock every program shares."""
+    """Binds the frozen settings, the clock every program shares, and the
+    injector's ``Resources`` (one per injector, even if modules are reused)."""
 
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self._settings = settings
@@ -68,6 +72,7 @@ class SettingsModule(Module):
     def configure(self, binder: Binder) -> None:
         binder.bind(Settings, to=self._settings)
         binder.bind(Clock, to=self._clock)  # type: ignore[type-abstract]
+        binder.bind(Resources, to=Resources, scope=singleton)
 
 
 class OfflineLastfmModule(Module):
@@ -95,6 +100,8 @@ class InMemoryModule(Module):
     @singleton
     @provider
     def market_lock(self, store: InMemoryStore) -> MarketLock:
+        # Not in Resources: the store lives and dies with the process, so there is
+        # nothing to give back, and in-memory services go on working after close.
         return InMemoryMarketLock(store)
 
     @singleton

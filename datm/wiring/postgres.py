@@ -3,14 +3,19 @@ imports SQLAlchemy or psycopg2."""
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from injector import Module, provider, singleton
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from datm.adapters.postgres.engine import make_engine
 from datm.adapters.postgres.market import PostgresMarketLock
 from datm.adapters.postgres.quote_secret import StoredQuoteSecret
 from datm.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from datm.adapters.quote_secret import ConfiguredQuoteSecret
+from datm.domain.errors import ProgrammingError
+from datm.lifecycle import CLOSED, Resources
 from datm.ports.market import MarketLock
 from datm.ports.secrets import QuoteSecret
 from datm.ports.unit_of_work import UnitOfWorkFactory
@@ -23,8 +28,13 @@ class PostgresModule(Module):
 
     @singleton
     @provider
-    def engine(self, settings: Settings) -> Engine:
-        return make_engine(settings)
+    def engine(self, settings: Settings, resources: Resources) -> Engine:
+        resources.check_open()
+        engine = make_engine(settings)
+        hide_sql_rows_in_logs(engine)
+        refuse_connections_once_closed(engine, resources)
+        resources.add("the database pool", engine.dispose)
+        return engine
 
     @singleton
     @provider
@@ -33,8 +43,11 @@ class PostgresModule(Module):
 
     @singleton
     @provider
-    def market_lock(self, engine: Engine, settings: Settings) -> MarketLock:
-        return PostgresMarketLock(engine, settings.lock_timeout_seconds)
+    def market_lock(self, engine: Engine, settings: Settings, resources: Resources) -> MarketLock:
+        lock = PostgresMarketLock(engine, settings.lock_timeout_seconds)
+        # Added after the engine, so closed before its pool is disposed of.
+        resources.add("the market lock's connection", lock.close)
+        return lock
 
     @singleton
     @provider
@@ -42,3 +55,53 @@ class PostgresModule(Module):
         if settings.quote_secret:
             return ConfiguredQuoteSecret(settings.quote_secret)
         return StoredQuoteSecret(engine)
+
+
+class HideSqlRows(logging.Filter):
+    """SQLAlchemy logs every row it reads when its logger is at DEBUG. ``make_engine``
+    hides the parameters (``hide_parameters``), not the rows; this filter keeps the
+    line ("Row ...") and drops the values. Today the one secret read through
+    SQLAlchemy, the stored quote secret, prints as ``<memory at 0x...>`` only
+    because psycopg2 hands bytea back as a memoryview; a session read or a
+    secret stored as text would not be so lucky."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # endswith: a connection's logging_token would prefix the message.
+        if isinstance(record.msg, str) and record.msg.endswith("Row %r"):
+            record.args = ("(values hidden by datm)",)
+        return True
+
+
+def hide_sql_rows_in_logs(engine: Engine) -> None:
+    """Put ``HideSqlRows`` on the very logger ``engine`` logs to, once. A filter, not
+    a level or a handler: the program's logging configuration stays as it is.
+    Without a ``logging_name`` on the engine that logger is SQLAlchemy's class
+    logger, which other engines of the program share: their rows are hidden too."""
+    logger: Any = engine.logger
+    target: logging.Logger = getattr(logger, "logger", logger)  # an InstanceLogger wraps one
+    if not any(isinstance(existing, HideSqlRows) for existing in target.filters):
+        target.addFilter(HideSqlRows())
+
+
+def refuse_connections_once_closed(engine: Engine, resources: Resources) -> None:
+    """After ``datm.close``: no new connection (``dispose`` leaves the engine able to
+    open a fresh pool), and one a straggler gives back is closed, not pooled."""
+
+    def _refuse(_dialect: Any, _record: Any, _cargs: Any, _cparams: Any) -> None:
+        if resources.closed:
+            raise ProgrammingError(CLOSED)
+
+    # The refusal must come first: a do_connect listener that connects ends the line
+    # (make_engine's, which words connection failures), and dialect events take no
+    # ``insert=True``. So the listeners already there are put back behind it.
+    earlier = list(engine.dialect.dispatch.do_connect)
+    for listener in earlier:
+        event.remove(engine, "do_connect", listener)
+    event.listen(engine, "do_connect", _refuse)
+    for listener in earlier:
+        event.listen(engine, "do_connect", listener)
+
+    @event.listens_for(engine, "checkin")
+    def _close_late_returns(dbapi_connection: Any, _record: Any) -> None:
+        if resources.closed and dbapi_connection is not None:
+            dbapi_connection.close()

@@ -15,15 +15,18 @@ last.fm's codes (https://www.last.fm/api/errorcodes) by family:
   connections, documents that do not parse -> ``LastfmUnavailable``.
 
 A TLS certificate the client does not trust is configuration, not bad luck:
-``LastfmRefused`` (not retried).
+``LastfmRefused`` (not retried). Each retry is logged (``retry_logger``).
 """
 
 from __future__ import annotations
 
+import logging
 import ssl
+from collections.abc import Callable
 from xml.parsers.expat import ExpatError
 
 import pylast
+from tenacity import RetryCallState
 
 from datm.adapters.lastfm.documents import UnexpectedDocument
 from datm.domain.errors import (
@@ -105,3 +108,27 @@ def _untrusted(error: BaseException | None) -> bool:
         error = error.__cause__ or error.__context__
         seen += 1
     return False
+
+
+def retry_logger(
+    logger: logging.Logger, method: str, attempts: int
+) -> Callable[[RetryCallState], None]:
+    """tenacity's ``before_sleep`` for a last.fm call: a WARNING per retry, with the
+    cause, the attempt and the wait before the next one. The cause is the
+    ``LastfmUnavailable`` made above, whose message names an HTTP status, a
+    last.fm error code or a network failure's type, never a parameter: no
+    session key or signature can reach the log through it."""
+
+    def log(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        wait = state.next_action.sleep if state.next_action is not None else 0.0
+        logger.warning(
+            "last.fm %s failed on attempt %d of %d (%s); trying again in %.2f s",
+            method,
+            state.attempt_number,
+            attempts,
+            error,
+            wait,
+        )
+
+    return log

@@ -23,7 +23,7 @@ import pylast
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from datm.adapters.lastfm import documents
-from datm.adapters.lastfm.errors import translate
+from datm.adapters.lastfm.errors import retry_logger, translate
 from datm.adapters.lastfm.network import (
     DatmNetwork,
     LastfmEndpoint,
@@ -115,7 +115,8 @@ class PylastLastfm(LastfmPort):
         return f"PylastLastfm({self._endpoint.homepage!r}, api_key={self.api_key!r})"
 
     def close(self) -> None:
-        """Close pooled connections (a later call opens new ones)."""
+        """Close the pooled connections; idempotent. A later call raises
+        ``ProgrammingError``: nothing reopens behind the program's back."""
         self._transport.shutdown()
 
     # --- auth ----------------------------------------------------------------
@@ -232,9 +233,7 @@ class PylastLastfm(LastfmPort):
             stop=stop_after_attempt(self._attempts),
             wait=wait_random_exponential(multiplier=first, max=most),
             retry=retry_if_exception_type(LastfmUnavailable),
-            before_sleep=lambda state: logger.info(
-                "last.fm %s: attempt %d failed, trying again", method, state.attempt_number
-            ),
+            before_sleep=retry_logger(logger, method, self._attempts),
             reraise=True,
         )
         about = (subject, params.get(subject, "")) if subject else ("request", method)

@@ -33,6 +33,22 @@ def connect(url: str, timeout_seconds: float = 0.25) -> redis.Redis:
     )
 
 
+def address_of(client: redis.Redis) -> str:
+    """Where ``client`` connects, for log lines: host:port/db or a socket's path.
+    Built from the connection's keywords, never from the URL, so no password."""
+    kwargs = client.connection_pool.connection_kwargs
+    where = kwargs.get("path") or f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+    return f"{where}/{kwargs.get('db', 0)}"
+
+
+def close(client: redis.Redis, health: RedisHealth) -> None:
+    """Close ``client``'s connections for good (``datm.close``): ``health`` then
+    never lets a caller try Redis again, so nothing reconnects; they fall back."""
+    health.close()
+    client.close()
+    client.connection_pool.disconnect()
+
+
 class RedisHealth:
     """Whether datm should try Redis now; thread-safe, one per client.
 
@@ -40,20 +56,31 @@ class RedisHealth:
     ``first_backoff`` up to ``max_backoff`` seconds, so an outage costs one short
     timeout per back-off period instead of one per call. The first success after
     the back-off resets it.
+
+    It logs transitions, not calls: one WARNING when Redis goes away (every
+    fallback starts then), one INFO when it is back, DEBUG for each failed retry
+    in between. At a thousand requests a second, a line per call would bury
+    everything else in the log.
     """
+
+    FALLBACK = "falling back to this process's own last.fm cache and rate limit"
 
     def __init__(
         self,
         first_backoff: float = 1.0,
         max_backoff: float = 30.0,
         monotonic: Callable[[], float] = time.monotonic,
+        *,
+        address: str = "its configured address",
     ) -> None:
         self._first = first_backoff
         self._max = max_backoff
         self._monotonic = monotonic
+        self._address = address
         self._lock = threading.Lock()
         self._backoff = 0.0
         self._retry_at = 0.0
+        self._closed = False
 
     @property
     def down(self) -> bool:
@@ -62,9 +89,14 @@ class RedisHealth:
             return self._backoff > 0
 
     def available(self) -> bool:
-        """False while backing off after a failure."""
+        """False while backing off after a failure, and for good once closed."""
         with self._lock:
-            return self._monotonic() >= self._retry_at
+            return not self._closed and self._monotonic() >= self._retry_at
+
+    def close(self) -> None:
+        """Never try Redis again (its client was closed)."""
+        with self._lock:
+            self._closed = True
 
     def failed(self, error: BaseException) -> None:
         with self._lock:
@@ -72,10 +104,24 @@ class RedisHealth:
             self._backoff = min(self._max, self._backoff * 2 or self._first)
             self._retry_at = self._monotonic() + self._backoff
             backoff = self._backoff
+        # The reason is the exception's type and text: redis-py's messages name the
+        # address and the failure, never the password of the URL.
+        reason = f"{type(error).__name__}: {error}"
         if was_up:
-            log.warning("Redis unavailable, using in-process fallbacks: %r", error)
+            log.warning(
+                "Redis unreachable at %s (%s); %s, trying Redis again in %.1f s",
+                self._address,
+                reason,
+                self.FALLBACK,
+                backoff,
+            )
         else:
-            log.debug("Redis still unavailable; next try in %.1f s", backoff)
+            log.debug(
+                "Redis at %s still unreachable (%s); next try in %.1f s",
+                self._address,
+                reason,
+                backoff,
+            )
 
     def succeeded(self) -> None:
         with self._lock:
@@ -83,4 +129,7 @@ class RedisHealth:
                 return
             self._backoff = 0.0
             self._retry_at = 0.0
-        log.info("Redis available again")
+        log.info(
+            "Redis at %s reachable again; the last.fm cache and rate limit are shared again",
+            self._address,
+        )
