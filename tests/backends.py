@@ -22,6 +22,7 @@ import pytest
 from harness import QUOTE_SECRET
 from injector import Injector
 
+import datm
 from datm.adapters.clock import ManualClock
 from datm.settings import Settings
 from datm.wiring import create_injector
@@ -103,12 +104,10 @@ def build_injector(backend: str, clock: ManualClock, **settings: Any) -> Injecto
 
 
 def close(injector: Injector) -> None:
-    """Dispose of the injector's engine, if it has one; harmless twice."""
+    """Release what the injector opened (datm.close); harmless twice."""
     if injector in _open:
         _open.remove(injector)
-        from sqlalchemy import Engine
-
-        injector.get(Engine).dispose()
+        datm.close(injector)
 
 
 def close_all() -> None:

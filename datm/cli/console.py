@@ -22,7 +22,6 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from datm.domain.errors import DatmError
-from datm.ports.market import MarketLock
 from datm.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -164,6 +163,7 @@ def log_options(command: F) -> F:
 def game() -> Iterator[tuple[Injector, Settings]]:
     """The game's injector, wired from the DATM_* environment as any program's:
     Postgres when DATM_DATABASE_URL is set, else an in-memory store."""
+    from datm.lifecycle import close
     from datm.wiring import create_injector
 
     try:
@@ -175,10 +175,10 @@ def game() -> Iterator[tuple[Injector, Settings]]:
     try:
         yield injector, injector.get(Settings)
     finally:
-        # A lock left held by an interrupted command goes now, not at exit. (To become
-        # datm.close(injector), which also disposes of the engine, when it lands.)
+        # A lock left held by an interrupted command goes now, not at exit, and the
+        # pool with it.
         with suppress(DatmError):
-            injector.get(MarketLock).close()  # type: ignore[type-abstract]
+            close(injector)
 
 
 def store_of(settings: Settings) -> str:
