@@ -1,11 +1,15 @@
 # Two targets do all the set-up on a fresh machine with Python 3.11:
 #   make demo   - creates .venv, installs datm, runs the demo on the in-memory store
 #   make test   - creates .venv with the test extras, runs lint, types and the suite
+# Two more test datm as users get it (CI runs them after make test; neither uses .venv):
+#   make wheel-check - builds the wheel, installs it in a fresh venv outside the tree and
+#                      runs datm --version, datm db upgrade, datm demo and the README's code
+#   make test-lowest - the suite in a fresh venv at the lowest versions setup.cfg allows
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint pytest clean
+.PHONY: demo test lint pytest wheel-check test-lowest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +35,12 @@ pytest: $(VENV)/.installed-test
 	$(BIN)/pytest
 
 test: lint pytest
+
+wheel-check:
+	PYTHON=$(PYTHON) tools/check_wheel.sh
+
+test-lowest:
+	PYTHON=$(PYTHON) tools/test_lowest.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
