@@ -22,7 +22,8 @@ from datm.services.retry import retry_on_conflict
 
 PACKAGE = Path(datm.__file__).resolve().parent
 ROOT = PACKAGE.parent
-RECORDINGS = ROOT / "tests" / "data" / "lastfm-recordings"
+# From this file, not the package: the lowest-versions run imports datm from a wheel.
+RECORDINGS = Path(__file__).resolve().parents[2] / "tests" / "data" / "lastfm-recordings"
 # The command line is a program, not the library: it configures logging for itself.
 PROGRAMS = ("cli", "fake_lastfm")
 # Third-party loggers datm puts a filter on (a filter, never a level or a handler).
