@@ -80,18 +80,20 @@ def free_port() -> int:
 class OwnRedis:
     """A ``redis-server`` of the test's own on 127.0.0.1, started and killed at will."""
 
-    def __init__(self) -> None:
+    def __init__(self, password: str | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             unavailable("redis-server is not on the PATH; install Redis (apt-get install redis)")
         self.binary = binary
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{password}@" if password else ""
+        self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
+        self.arguments = (*SERVER_OPTIONS, *(("--requirepass", password) if password else ()))
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", *SERVER_OPTIONS],
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", *self.arguments],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

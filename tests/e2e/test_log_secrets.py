@@ -17,11 +17,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +26,7 @@ import pytest
 postgres_support.require_postgres_packages()
 
 import psycopg2  # noqa: E402
-import redis  # noqa: E402
+from cache.redis_support import OwnRedis  # noqa: E402
 from harness import START  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -104,51 +99,10 @@ def captured() -> Iterator[Everything]:
             logging.getLogger(name).setLevel(level)
 
 
-class PasswordRedis:
-    """A ``redis-server`` of the test's own that requires ``REDIS_PASSWORD`` (the
-    shared one has none, and would refuse a URL with one)."""
-
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            reason = "redis-server is not on the PATH; install Redis (apt-get install redis)"
-            if os.environ.get("DATM_REQUIRE_REDIS") == "1":
-                pytest.fail(f"{reason} (DATM_REQUIRE_REDIS=1, so this fails)", pytrace=False)
-            pytest.skip(reason)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
-        self.url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:{self.port}/0"
-        options = ["--save", "", "--appendonly", "no", "--requirepass", REDIS_PASSWORD]
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", *options],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url, socket_timeout=1)
-        deadline = time.monotonic() + 10
-        try:
-            while True:
-                try:
-                    client.ping()
-                    return
-                except (redis.RedisError, OSError):
-                    if time.monotonic() > deadline or self.process.poll() is not None:
-                        self.kill()
-                        pytest.fail(f"redis-server did not start on port {self.port}")
-                    time.sleep(0.05)
-        finally:
-            client.close()
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-
 @pytest.fixture
-def own_redis() -> Iterator[PasswordRedis]:
-    server = PasswordRedis()
+def own_redis() -> Iterator[OwnRedis]:
+    server = OwnRedis(password=REDIS_PASSWORD)
+    server.start()
     yield server
     server.kill()
 
@@ -187,7 +141,7 @@ def fetch_one(url: str, sql: str) -> object:
 
 @pytest.mark.parametrize("quote_secret", ["stored", "configured"])
 def test_no_secret_reaches_any_log_line_at_debug(
-    captured: Everything, own_redis: PasswordRedis, quote_secret: str
+    captured: Everything, own_redis: OwnRedis, quote_secret: str
 ) -> None:
     with (
         postgres_support.fresh_database("datm_logs") as plain_url,
