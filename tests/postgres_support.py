@@ -128,6 +128,18 @@ def migrated_cursor(prefix: str, seed: str = "") -> Iterator[Any]:
             conn.close()
 
 
+def execute(url: str, statement: str) -> None:
+    """Run one statement, in a transaction of its own, on the database at ``url``."""
+    from sqlalchemy import create_engine, pool, text
+
+    engine = create_engine(_psycopg2(url), poolclass=pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
 @contextmanager
 def one_connection_engine() -> Iterator[Any]:
     """datm's engine on the test server with a pool of one connection, so that

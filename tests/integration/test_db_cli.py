@@ -17,7 +17,7 @@ import pytest
 postgres_support.require_postgres_packages()
 
 from click.testing import CliRunner, Result  # noqa: E402
-from sqlalchemy import create_engine, inspect, pool, text  # noqa: E402
+from sqlalchemy import create_engine, inspect, pool  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from datm.adapters.postgres import migrate  # noqa: E402
@@ -42,15 +42,6 @@ def datm(*args: str, env: dict[str, str | None] | None = None) -> Result:
     assert PASSWORD not in result.output
     assert "Traceback" not in result.output
     return result
-
-
-def execute(url: str, statement: str) -> None:
-    engine = create_engine(migrate.normalise_url(url), poolclass=pool.NullPool)
-    try:
-        with engine.begin() as connection:
-            connection.execute(text(statement))
-    finally:
-        engine.dispose()
 
 
 def tables(url: str) -> set[str]:
@@ -126,7 +117,7 @@ def test_check_of_a_database_behind_exits_1_saying_run_datm_db_upgrade(
 
 def test_check_of_a_database_ahead_exits_1_saying_datm_is_older(url: str) -> None:
     migrate.upgrade(url)
-    execute(url, "UPDATE alembic_version SET version_num = '0099_future'")
+    postgres_support.execute(url, "UPDATE alembic_version SET version_num = '0099_future'")
 
     result = datm("db", "check", "--url", url)
 
@@ -136,8 +127,8 @@ def test_check_of_a_database_ahead_exits_1_saying_datm_is_older(url: str) -> Non
 
 def test_check_of_a_schema_changed_by_hand_exits_1_listing_each_difference(url: str) -> None:
     migrate.upgrade(url)
-    execute(url, "ALTER TABLE players ADD COLUMN nickname text")
-    execute(url, "DROP INDEX ix_trades_at")
+    postgres_support.execute(url, "ALTER TABLE players ADD COLUMN nickname text")
+    postgres_support.execute(url, "DROP INDEX ix_trades_at")
 
     result = datm("db", "check", "--url", url)
 

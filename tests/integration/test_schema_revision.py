@@ -17,7 +17,7 @@ import pytest
 postgres_support.require_postgres_packages()
 
 from injector import Injector  # noqa: E402
-from sqlalchemy import Engine, create_engine, event, pool, text  # noqa: E402
+from sqlalchemy import Engine, create_engine, event, pool  # noqa: E402
 
 from datm import create_injector  # noqa: E402
 from datm.adapters.postgres import migrate, schema_check  # noqa: E402
@@ -44,15 +44,6 @@ def program(url: str) -> Iterator[Injector]:
         yield injector
     finally:
         injector.get(Engine).dispose()
-
-
-def execute(url: str, statement: str) -> None:
-    engine = create_engine(migrate.normalise_url(url), poolclass=pool.NullPool)
-    try:
-        with engine.begin() as connection:
-            connection.execute(text(statement))
-    finally:
-        engine.dispose()
 
 
 def test_a_database_at_an_older_revision_is_refused_with_run_datm_db_upgrade(url: str) -> None:
@@ -91,7 +82,7 @@ def test_a_database_downgraded_to_base_counts_as_never_migrated(url: str) -> Non
 
 def test_a_database_at_a_revision_this_datm_does_not_know_says_datm_is_older(url: str) -> None:
     migrate.upgrade(url)
-    execute(url, "UPDATE alembic_version SET version_num = '0099_from_the_future'")
+    postgres_support.execute(url, "UPDATE alembic_version SET version_num = '0099_from_the_future'")
 
     with program(url) as injector, pytest.raises(SchemaAhead) as refused:
         injector.get(MarketService).top_by_price()
@@ -151,6 +142,6 @@ def test_the_check_is_not_repeated_once_passed(url: str) -> None:
     with program(url) as injector:
         market = injector.get(MarketService)
         market.top_by_price()
-        execute(url, "UPDATE alembic_version SET version_num = '0005'")
+        postgres_support.execute(url, "UPDATE alembic_version SET version_num = '0005'")
 
         assert market.top_by_price() == []
