@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from datm.domain.closes import (
+    ArtistNumbers,
+    ArtistOfRecord,
+    CloseProgressCounts,
+    CloseRecord,
+    CutOff,
+    PaidBatch,
+)
 from datm.domain.errors import CapabilityError
+from datm.ports.close import CloseBook
 from datm.ports.market import MarketLock, MarketLockHolder
 from datm.ports.secrets import QuoteSecret
 from datm.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -34,4 +46,40 @@ class NoMarketLock(MarketLock):
 
 class NoQuoteSecret(QuoteSecret):
     def get(self) -> bytes:
+        raise CapabilityError(*DATABASE)
+
+
+class NoCloseBook(CloseBook):
+    """The web's wiring has no database to close: every use fails at once."""
+
+    def record(self, day: date) -> CloseRecord | None:
+        raise CapabilityError(*DATABASE)
+
+    def unfinished_before(self, day: date) -> date | None:
+        raise CapabilityError(*DATABASE)
+
+    def latest_day(self) -> date | None:
+        raise CapabilityError(*DATABASE)
+
+    def cut_off(
+        self, day: date, started_at: datetime, top_listeners: int, market: object
+    ) -> CutOff:
+        raise CapabilityError(*DATABASE)
+
+    def to_fetch(self, day: date, after: str | None, limit: int) -> list[ArtistOfRecord]:
+        raise CapabilityError(*DATABASE)
+
+    def store_numbers(self, day: date, numbers: Sequence[ArtistNumbers]) -> int:
+        raise CapabilityError(*DATABASE)
+
+    def pay(self, day: date, limit: int, at: datetime) -> PaidBatch:
+        raise CapabilityError(*DATABASE)
+
+    def progress(self, day: date) -> CloseProgressCounts:
+        raise CapabilityError(*DATABASE)
+
+    def kept(self, day: date) -> list[tuple[str, str, str]]:
+        raise CapabilityError(*DATABASE)
+
+    def finish(self, day: date, at: datetime) -> bool:
         raise CapabilityError(*DATABASE)

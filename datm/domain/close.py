@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from datm.domain import pricing
 from datm.domain.artist import Artist, HistoryPoint
+from datm.domain.closes import ArtistNumbers, ArtistOfRecord
 
 POINTS_PER_PLAY = Decimal("0.0005")
 POINTS_PER_LISTENER = Decimal("0.05")
@@ -66,3 +67,37 @@ def close_artist(
     artist.last_closed_on = day
     artist.max_shares = max(artist.holders, pricing.max_shares(players, listeners, top_listeners))
     return ArtistClose(artist.mbid, day, points, dividend, history)
+
+
+def numbers(
+    artist: ArtistOfRecord,
+    listeners: int,
+    playcount: int,
+    players: int,
+    top_listeners: int,
+    failure: tuple[str, str] | None = None,
+) -> ArtistNumbers:
+    """What ``artist``'s fresh numbers pay at a close of record: points, dividend
+    and the listing formula's max shares with the cut-off's N and L_top. The
+    payment applies them (max shares never below the holders then)."""
+    delta_l = listeners - artist.last_listeners
+    delta_s = playcount - artist.last_playcount
+    return ArtistNumbers(
+        artist.mbid,
+        listeners,
+        playcount,
+        close_points(delta_l, delta_s),
+        close_dividend(delta_l, delta_s),
+        pricing.max_shares(players, listeners, top_listeners),
+        failure,
+    )
+
+
+def kept(
+    artist: ArtistOfRecord, players: int, top_listeners: int, code: str, reason: str
+) -> ArtistNumbers:
+    """An artist whose numbers cannot be had keeps its previous ones: points 0 and
+    dividend 0 for the day (game-rules.md), and the reason is recorded."""
+    return numbers(
+        artist, artist.last_listeners, artist.last_playcount, players, top_listeners, (code, reason)
+    )

@@ -200,7 +200,14 @@ class CloseRepository(ABC):
 
     @abstractmethod
     def latest_day(self) -> date | None:
-        """The day of the newest close, started or finished."""
+        """The day of the newest close that has paid anyone (or finished): the close
+        whose points the daily totals count. A close still fetching its numbers
+        after its cut-off does not count yet."""
+
+    @abstractmethod
+    def forget_holder(self, player: str) -> None:
+        """The player reset or left the game: no close still paying pays them as a
+        holder of record (game-rules.md). Call with the player locked."""
 
 
 class LeagueRepository(ABC):

@@ -1,130 +1,78 @@
-"""The daily close: under the market lock, fresh last.fm numbers become points
-and dividends. Each artist closes in its own transaction, so a close that dies
-half way resumes where it stopped and pays nobody twice.
+"""The daily close (game-rules.md): it pays the holders of record.
 
-Progress is reported by step (``CloseProgress``: cut-off, fetched, paid) so that a
-close whose steps run apart (holders fixed at a short cut-off, numbers fetched
-after it with the market open) reports through the same interface. Today the
-market stays closed throughout, and each artist is fetched and paid in turn.
+1. Cut-off: under the market lock, for as short a moment as the store can make
+   it, the holders of record, each listed artist's price, N and L_top are fixed
+   (``CloseBook.cut_off``). L_top is read from last.fm just before the lock, so
+   that no network call happens while trading is refused.
+2. Fresh numbers, past every cache, from several threads within the close's
+   share of the last.fm rate limit, stored as they arrive (``close_fetch``).
+   Trading goes on.
+3. Payment in large set-based batches, each one transaction.
+
+Every step is recorded in the store, so a close that dies anywhere is run again
+and finishes the same close: the same holders of record, nobody paid twice,
+nobody missed. Days close in order: a run first finishes an earlier close left
+unfinished.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from injector import inject
 
-from datm.domain import close as close_rules
-from datm.domain.artist import Artist
-from datm.domain.closes import CloseRecord
-from datm.domain.errors import (
-    DataError,
-    DatmError,
-    InvalidInput,
-    MarketLockBusy,
-    TransientError,
-)
-from datm.domain.player import LedgerKind
+from datm.domain.closes import CutOff, PaidBatch
+from datm.domain.errors import InvalidInput
 from datm.ports.clock import Clock
+from datm.ports.close import CloseBook
 from datm.ports.lastfm import LastfmPort
 from datm.ports.market import MarketLock
-from datm.ports.unit_of_work import UnitOfWorkFactory
+from datm.services.close_fetch import Fetcher, FetchPolicy
 from datm.services.results import CloseProgress, CloseReport, CloseStep, FailedArtist
 from datm.services.retry import retry_on_conflict
-from datm.services.trophy_check import award_trophies
 from datm.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]  # (done, total) after each artist
+Progress = Callable[[int, int], None]  # (artists paid, artists of record) after each batch
 StepListener = Callable[[CloseProgress], None]
-BATCH = 200
-LOG_EVERY_ARTISTS = 1_000
-LOG_EVERY_SECONDS = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class _Paid:
-    closed: bool
-    dividends: int
-    points: int
-    holders: int
 
 
 @dataclass
 class _Tally:
-    """One run's counts, as the artists go by."""
+    """One run's counts, over every day it closed."""
 
-    total: int
-    done: int = 0
     closed: int = 0
     skipped: int = 0
     dividends: int = 0
     points: int = 0
     holders: int = 0
-    fetch_failures: int = 0
+    refused: float = 0.0
     failed: list[FailedArtist] = field(default_factory=list)
-
-    def report(self, day: date, duration: float, refused: float) -> CloseReport:
-        failed = tuple(self.failed)
-        return CloseReport(
-            day, False, not failed, self.closed, self.skipped, failed, self.dividends,
-            self.points, self.holders, duration, refused,
-        )  # fmt: skip
-
-    def add(self, paid: _Paid) -> None:
-        self.closed += paid.closed
-        self.skipped += not paid.closed
-        self.dividends += paid.dividends
-        self.points += paid.points
-        self.holders += paid.holders
-
-
-class _Heartbeat:
-    """An INFO line every LOG_EVERY_ARTISTS artists or LOG_EVERY_SECONDS, whichever
-    comes first: a close of 100,000 artists runs for hours, often with no terminal."""
-
-    def __init__(self, day: date) -> None:
-        self._day = day
-        self._started = self._last = time.monotonic()
-
-    def tick(self, tally: _Tally) -> None:
-        now = time.monotonic()
-        if tally.done % LOG_EVERY_ARTISTS and now - self._last < LOG_EVERY_SECONDS:
-            return
-        self._last = now
-        rate = tally.done / max(now - self._started, 1e-9)
-        log.info(
-            "close of %s: %d/%d artists (%d closed, %d skipped, %d failed), %.1f artists/s",
-            self._day,
-            tally.done,
-            tally.total,
-            tally.closed,
-            tally.skipped,
-            len(tally.failed),
-            rate,
-        )
 
 
 class CloseService:
     @inject
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        book: CloseBook,
         lastfm: LastfmPort,
         market_lock: MarketLock,
         clock: Clock,
         settings: Settings,
     ) -> None:
-        self._uow = uow
+        self._book = book
         self._lastfm = lastfm
         self._lock = market_lock
         self._clock = clock
         self._lock_timeout = settings.market_lock_timeout_seconds
+        self._batch = settings.close_pay_batch
+        self._policy = FetchPolicy(settings.close_fetch_workers, settings.close_outage_seconds)
 
     def run(
         self,
@@ -132,145 +80,124 @@ class CloseService:
         progress: Progress | None = None,
         on_step: StepListener | None = None,
     ) -> CloseReport:
-        """Close ``day`` (today, UTC, by default). Trading is refused while it runs.
+        """Close ``day`` (today, UTC, when None), finishing an earlier unfinished
+        close first. Trading is refused during the cut-off only.
 
-        ``progress(done, total)`` is called after each artist; ``on_step`` gets a
-        ``CloseProgress`` for each step an artist goes through, and once for the
-        cut-off. An exception from either stops the close, which a rerun resumes."""
+        ``on_step`` gets a ``CloseProgress`` for the cut-off, as numbers come in
+        and after each payment batch; ``progress(paid, total)`` after each batch.
+        An exception from either stops the close, which a rerun finishes. The
+        report counts what this run did; ``finished`` is False when last.fm was
+        out for longer than ``CLOSE_OUTAGE_SECONDS`` (run it again later)."""
         started = time.monotonic()
-        day = day or self._clock.today()
-        if day > self._clock.today():
-            raise InvalidInput("day", "a day in the future cannot be closed")
-        with self._uow() as uow:
-            record = uow.closes.get(day)
-            latest = uow.closes.latest_day()
+        day = self._checked(day)
+        record = self._book.record(day)
         if record is not None and record.finished:
             log.info("close of %s: already closed", day)
             return CloseReport(day, True, True, 0, 0, (), 0, 0, 0, time.monotonic() - started, 0.0)
+        latest = self._book.latest_day()
         if latest is not None and latest > day:
             raise InvalidInput("day", f"{latest} is already closed; {day} is too late")
-        log.info(
-            "close of %s: closing the market (trades in flight get %s s)", day, self._lock_timeout
-        )
-        refusing = time.monotonic()
+        tally = _Tally()
+        finished = False
         try:
-            with self._lock.hold(self._lock_timeout):
-                tally = self._run_locked(day, progress, on_step)
-        except MarketLockBusy:
-            raise  # refused before anything was done: the caller says so
+            earlier = self._book.unfinished_before(day)
+            while earlier is not None:
+                log.info("close of %s: finishing the close of %s first", day, earlier)
+                if not self._close(earlier, tally, progress, on_step):
+                    break
+                earlier = self._book.unfinished_before(day)
+            else:
+                finished = self._close(day, tally, progress, on_step)
         except BaseException as error:
             log.warning("close of %s stopped (%r); run it again to finish", day, error)
             raise
-        report = tally.report(day, time.monotonic() - started, time.monotonic() - refusing)
+        report = CloseReport(
+            day, False, finished, tally.closed, tally.skipped, tuple(tally.failed),
+            tally.dividends, tally.points, tally.holders, time.monotonic() - started,
+            tally.refused,
+        )  # fmt: skip
         _log_end(report)
         return report
 
-    def _run_locked(
-        self, day: date, progress: Progress | None, on_step: StepListener | None
-    ) -> _Tally:
-        players, total = self._start(day)
-        tally = _Tally(total)
-        log.info("close of %s: market closed; %d artists to close, %d players", day, total, players)
-        if on_step is not None:  # today's cut-off: the market closed, the artists counted
-            on_step(CloseProgress(CloseStep.CUT_OFF, total, total))
-        fresh = self._lastfm.fresh()  # never numbers players may have seen cached
-        chart = fresh.chart_top_artists(1, 1)
-        top_listeners = chart[0].listeners if chart else 0
-        heartbeat = _Heartbeat(day)
-        after: str | None = None
+    def _checked(self, day: object) -> date:
+        today = self._clock.today()
+        if day is None:
+            return today
+        if not isinstance(day, date) or isinstance(day, datetime):
+            raise InvalidInput("day", "must be a date (datetime.date), or None for today")
+        if day > today:
+            raise InvalidInput("day", "a day in the future cannot be closed")
+        return day
+
+    def _close(
+        self, day: date, tally: _Tally, progress: Progress | None, on_step: StepListener | None
+    ) -> bool:
+        """Run every step of the close of ``day`` still to run; True once finished."""
+        notify = on_step or (lambda _: None)
+        cut = self._cut_off(day, tally)
+        log.info(
+            "close of %s: cut-off at %s; %d artists and %d holdings of record, %d players",
+            day, cut.at.isoformat(), cut.artists, cut.holdings, cut.players,
+        )  # fmt: skip
+        notify(CloseProgress(CloseStep.CUT_OFF, cut.artists, cut.artists))
+        counts = self._book.progress(day)
+        tally.skipped += counts.paid
+
+        def fetched(stored: int, kept: int, rate: float) -> None:
+            done = counts.fetched + stored
+            notify(CloseProgress(CloseStep.FETCHED, done, counts.artists, counts.kept + kept, rate))
+
+        if counts.fetched < counts.artists:
+            outcome = Fetcher(self._book, self._lastfm.fresh(), self._policy).run(cut, fetched)
+            if outcome.outage is not None:
+                log.warning("close of %s: %s", day, outcome.outage.message)
+        else:
+            fetched(0, 0, 0.0)
+        paid = counts.paid
         while True:
-            with self._uow() as uow:
-                batch = uow.artists.page(after, BATCH)
-            if not batch:
+            batch = self._pay(day)
+            if not batch.artists:
                 break
-            after = batch[-1].mbid
-            for artist in batch:
-                tally.done += 1
-                tally.total = max(tally.total, tally.done)  # listed since the start
-                self._close_one(artist, fresh, day, players, top_listeners, tally)
-                if on_step is not None:
-                    on_step(
-                        CloseProgress(
-                            CloseStep.FETCHED, tally.done, tally.total, tally.fetch_failures
-                        )
-                    )
-                    on_step(
-                        CloseProgress(CloseStep.PAID, tally.done, tally.total, len(tally.failed))
-                    )
-                if progress is not None:
-                    progress(tally.done, tally.total)
-                heartbeat.tick(tally)
-        if not tally.failed:
-            self._finish(day, tally.closed + tally.skipped)
-        return tally
+            paid += batch.artists
+            tally.closed += batch.artists
+            tally.holders += batch.holders
+            tally.dividends += batch.dividends
+            tally.points += batch.points
+            notify(CloseProgress(CloseStep.PAID, paid, counts.artists))
+            if progress is not None:
+                progress(paid, counts.artists)
+        finished = self._finish(day)
+        tally.failed += [FailedArtist(*kept) for kept in self._book.kept(day)]
+        return finished
 
-    def _close_one(
-        self, artist: Artist, fresh: LastfmPort, day: date, players: int, top: int, tally: _Tally
-    ) -> None:
-        if close_rules.is_closed(artist, day):
-            tally.skipped += 1
-            return
+    @retry_on_conflict()
+    def _cut_off(self, day: date, tally: _Tally) -> CutOff:
+        record = self._book.record(day)
+        top = 0
+        if record is None or not record.cut_off:
+            # Past every cache, before the lock: no network call while trading is refused.
+            chart = self._lastfm.fresh().chart_top_artists(1, 1)
+            top = chart[0].listeners if chart else 0
+            log.info("close of %s: closing the market for the cut-off", day)
+        return self._book.cut_off(day, self._clock.now(), top, self._refusing(tally))
+
+    @contextmanager
+    def _refusing(self, tally: _Tally) -> Iterator[None]:
+        """The market lock, for as long as the store holds it, timed."""
+        refusing = time.monotonic()
         try:
-            info = fresh.artist_info(mbid=artist.mbid)
-        except (TransientError, DataError) as error:
-            tally.fetch_failures += 1
-            _fail(tally, day, artist.mbid, error)  # left open: a rerun picks it up
-            return
-        try:
-            paid = self._close_artist(
-                artist.mbid, info.listeners, info.playcount, day, players, top
-            )
-        except (TransientError, DataError) as error:
-            _fail(tally, day, artist.mbid, error)
-            return
-        tally.add(paid)
+            with self._lock.hold(self._lock_timeout):
+                yield
+        finally:
+            tally.refused += time.monotonic() - refusing
 
     @retry_on_conflict()
-    def _start(self, day: date) -> tuple[int, int]:
-        with self._uow() as uow:
-            if uow.closes.get(day) is None:
-                uow.closes.put(CloseRecord(day, self._clock.now()))
-            counts = uow.players.count(), uow.artists.count()
-            uow.commit()
-        return counts
+    def _pay(self, day: date) -> PaidBatch:
+        return self._book.pay(day, self._batch, self._clock.now())
 
     @retry_on_conflict()
-    def _finish(self, day: date, artists: int) -> None:
-        with self._uow() as uow:
-            record = uow.closes.get(day) or CloseRecord(day, self._clock.now())
-            uow.closes.put(CloseRecord(day, record.started_at, self._clock.now(), artists))
-            uow.commit()
-
-    @retry_on_conflict()
-    def _close_artist(
-        self, mbid: str, listeners: int, playcount: int, day: date, players: int, top: int
-    ) -> _Paid:
-        now = self._clock.now()
-        with self._uow() as uow:
-            # Players before artists, as every trade locks them.
-            holders = [uow.players.get_for_update(n) for n in uow.players.holders_of(mbid)]
-            artist = uow.artists.get_for_update(mbid)
-            if close_rules.is_closed(artist, day):
-                return _Paid(False, 0, 0, 0)
-            result = close_rules.close_artist(artist, listeners, playcount, day, players, top)
-            uow.history.put(result.history)
-            for player in holders:
-                if result.dividend:
-                    uow.ledger.add(
-                        player.change_money(
-                            result.dividend, LedgerKind.DIVIDEND, now, f"{mbid}:{day.isoformat()}"
-                        )
-                    )
-                player.add_points(result.points, day)
-                award_trophies(uow, player, now, [artist])
-            uow.commit()
-        count = len(holders)
-        return _Paid(True, result.dividend * count, result.points * count, count)
-
-
-def _fail(tally: _Tally, day: date, mbid: str, error: DatmError) -> None:
-    tally.failed.append(FailedArtist(mbid, error.code, error.message))
-    log.warning("close of %s: artist %s left open (%s): %s", day, mbid, error.code, error.message)
+    def _finish(self, day: date) -> bool:
+        return self._book.finish(day, self._clock.now())
 
 
 def _log_end(report: CloseReport) -> None:
@@ -278,8 +205,8 @@ def _log_end(report: CloseReport) -> None:
     figures = (r.artists_closed, r.artists_skipped, len(r.failed), r.holders_paid)
     totals = (r.dividends_paid, r.points_awarded, r.duration_seconds, r.trading_refused_seconds)
     summary = (
-        "%d artists closed, %d skipped, %d failed; %d holders paid %d in dividends and %d "
-        "points; %.1f s, trading refused %.1f s"
+        "%d artists closed, %d skipped, %d kept their numbers; %d holders paid %d in "
+        "dividends and %d points; %.1f s, trading refused %.3f s"
     )
     if r.finished:
         log.info("close of %s finished: " + summary, r.day, *figures, *totals)

@@ -103,6 +103,7 @@ class PlayerService:
             if entry.amount:
                 uow.ledger.add(entry)
             player.clear_points()
+            uow.closes.forget_holder(name)  # a close still paying pays a reset player nothing
             result = ResetResult(name, sold, player.money)
             uow.commit()
         return result
@@ -125,6 +126,7 @@ class PlayerService:
             uow.trades.anonymise(name)
             uow.ledger.delete_for(name)
             uow.sessions.delete_for(name)
+            uow.closes.forget_holder(name)
             uow.players.delete(player)
             uow.commit()
 

@@ -211,14 +211,15 @@ class CloseStep(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class CloseProgress:
-    """How far one step of a close has come: ``done`` of ``total`` artists dealt
-    with, ``failed`` of them without success. ``total`` may grow while a close runs
-    (reads list artists on demand); ``done`` never passes it."""
+    """How far one step of a close has come: ``done`` of ``total`` artists of
+    record dealt with (the total is fixed at the cut-off), ``failed`` of them
+    without fresh numbers."""
 
     step: CloseStep
     done: int
     total: int
-    failed: int = 0
+    failed: int = 0  # fetched: artists that kept their numbers (last.fm had none)
+    per_second: float = 0.0  # fetched: this run's rate of numbers coming in
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,14 +11,16 @@ from __future__ import annotations
 from injector import Binder, Module, provider, singleton
 
 from datm.adapters.clock import SystemClock
+from datm.adapters.memory.close_book import InMemoryCloseBook
 from datm.adapters.memory.market import InMemoryMarketLock
 from datm.adapters.memory.store import InMemoryStore
 from datm.adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from datm.adapters.offline.lastfm import OfflineLastfm
 from datm.adapters.quote_secret import ConfiguredQuoteSecret, RandomQuoteSecret
-from datm.adapters.unavailable import NoDatabase, NoMarketLock, NoQuoteSecret
+from datm.adapters.unavailable import NoCloseBook, NoDatabase, NoMarketLock, NoQuoteSecret
 from datm.lifecycle import Resources
 from datm.ports.clock import Clock
+from datm.ports.close import CloseBook
 from datm.ports.lastfm import LastfmPort
 from datm.ports.market import MarketLock
 from datm.ports.secrets import QuoteSecret
@@ -99,6 +101,11 @@ class InMemoryModule(Module):
 
     @singleton
     @provider
+    def close_book(self, store: InMemoryStore) -> CloseBook:
+        return InMemoryCloseBook(store)
+
+    @singleton
+    @provider
     def market_lock(self, store: InMemoryStore) -> MarketLock:
         # Not in Resources: the store lives and dies with the process, so there is
         # nothing to give back, and in-memory services go on working after close.
@@ -119,4 +126,5 @@ class LastfmOnlyModule(Module):
     def configure(self, binder: Binder) -> None:
         binder.bind(UnitOfWorkFactory, to=NoDatabase(), scope=singleton)  # type: ignore[type-abstract]
         binder.bind(MarketLock, to=NoMarketLock(), scope=singleton)  # type: ignore[type-abstract]
+        binder.bind(CloseBook, to=NoCloseBook(), scope=singleton)  # type: ignore[type-abstract]
         binder.bind(QuoteSecret, to=NoQuoteSecret(), scope=singleton)  # type: ignore[type-abstract]

@@ -9,6 +9,7 @@ from typing import Any
 from injector import Module, provider, singleton
 from sqlalchemy import Engine, event
 
+from datm.adapters.postgres.close_book import PostgresCloseBook
 from datm.adapters.postgres.engine import make_engine
 from datm.adapters.postgres.market import PostgresMarketLock
 from datm.adapters.postgres.quote_secret import StoredQuoteSecret
@@ -16,6 +17,7 @@ from datm.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from datm.adapters.quote_secret import ConfiguredQuoteSecret
 from datm.domain.errors import ProgrammingError
 from datm.lifecycle import CLOSED, Resources
+from datm.ports.close import CloseBook
 from datm.ports.market import MarketLock
 from datm.ports.secrets import QuoteSecret
 from datm.ports.unit_of_work import UnitOfWorkFactory
@@ -40,6 +42,11 @@ class PostgresModule(Module):
     @provider
     def uow_factory(self, engine: Engine) -> UnitOfWorkFactory:
         return PostgresUnitOfWorkFactory(engine)
+
+    @singleton
+    @provider
+    def close_book(self, engine: Engine) -> CloseBook:
+        return PostgresCloseBook(engine)
 
     @singleton
     @provider

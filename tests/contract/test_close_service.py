@@ -1,5 +1,6 @@
 """CloseService on every backend: the daily close turns the day's last.fm numbers
-into points and dividends, once per day, under the market lock."""
+into points and dividends for the holders of record, once per day; trading is
+refused during the cut-off only."""
 
 from __future__ import annotations
 
@@ -8,15 +9,21 @@ import logging
 import time
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import expected
 import pytest
 from harness import Game
 
 from datm.domain.artist import Artist
-from datm.domain.errors import InvalidInput, MarketClosed
+from datm.domain.errors import InvalidInput, MarketLockBusy
 from datm.domain.player import LedgerKind
+from datm.ports.clock import Clock
+from datm.ports.close import CloseBook
+from datm.ports.lastfm import LastfmPort
+from datm.ports.market import MarketLock
 from datm.ports.unit_of_work import UnitOfWorkFactory
+from datm.services.close import CloseService
 from datm.services.results import (
     CloseProgress,
     CloseReport,
@@ -26,6 +33,7 @@ from datm.services.results import (
     LoginResult,
     Points,
 )
+from datm.settings import Settings
 
 
 class Crash(Exception):
@@ -46,6 +54,18 @@ def untimed(report: CloseReport) -> CloseReport:
     checked to be consistent instead."""
     assert 0 <= report.trading_refused_seconds <= report.duration_seconds
     return dataclasses.replace(report, duration_seconds=0.0, trading_refused_seconds=0.0)
+
+
+def closing(game: Game, batch: int, **settings: Any) -> CloseService:
+    """The game's close, paying ``batch`` artists per transaction."""
+    chosen = game.get(Settings).replace(close_pay_batch=batch, **settings)
+    return CloseService(
+        game.get(CloseBook),  # type: ignore[type-abstract]
+        game.get(LastfmPort),  # type: ignore[type-abstract]
+        game.get(MarketLock),  # type: ignore[type-abstract]
+        game.get(Clock),  # type: ignore[type-abstract]
+        chosen,
+    )
 
 
 def list_unknown_artist(game: Game) -> str:
@@ -116,15 +136,19 @@ def test_the_close_pays_holders_dividends_and_points_by_the_formulas(game: Game)
     assert game.audit.audit().ok
 
 
-def test_the_close_reports_progress_as_done_and_total(game: Game) -> None:
+def test_the_close_reports_progress_as_artists_paid_of_artists_of_record(game: Game) -> None:
     held_artists(game, 3)
     game.market.market_data(game.affordable()[3].mbid)
     game.next_day()
     calls: list[tuple[int, int]] = []
 
-    game.close.run(progress=lambda done, total: calls.append((done, total)))
+    closing(game, batch=1).run(progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]  # a batch of one artist each
 
-    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    game.next_day()
+    calls.clear()
+    game.close.run(progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(4, 4)]  # the default batch holds them all
 
 
 def test_the_close_reports_each_step_the_cut_off_first(game: Game) -> None:
@@ -132,66 +156,81 @@ def test_the_close_reports_each_step_the_cut_off_first(game: Game) -> None:
     game.next_day()
     events: list[CloseProgress] = []
 
-    game.close.run(on_step=events.append)
+    closing(game, batch=1).run(on_step=events.append)
 
-    # Today's close fetches and pays each artist in turn; a close whose steps run
-    # apart reports through the same events.
-    assert events == [
+    rates = [e.per_second for e in events if e.step is CloseStep.FETCHED]
+    assert rates and all(rate >= 0 for rate in rates)
+    assert [dataclasses.replace(e, per_second=0.0) for e in events] == [
         CloseProgress(CloseStep.CUT_OFF, 2, 2),
-        CloseProgress(CloseStep.FETCHED, 1, 2),
-        CloseProgress(CloseStep.PAID, 1, 2),
         CloseProgress(CloseStep.FETCHED, 2, 2),
+        CloseProgress(CloseStep.PAID, 1, 2),
         CloseProgress(CloseStep.PAID, 2, 2),
     ]
     assert [str(step) for step in CloseStep] == ["cut-off", "fetched", "paid"]
 
 
-def test_the_close_reports_how_long_trading_was_refused(game: Game) -> None:
+def test_trading_is_refused_for_the_cut_off_only(game: Game) -> None:
     held_artists(game, 2)
     game.next_day()
     pause = 0.05
+    lock = game.get(MarketLock)  # type: ignore[type-abstract]
+    open_while: list[tuple[CloseStep, bool]] = []
 
-    report = game.close.run(progress=lambda done, total: time.sleep(pause))
+    def note(event: CloseProgress) -> None:
+        open_while.append((event.step, lock.is_open()))
+        time.sleep(pause)
 
-    assert report.trading_refused_seconds >= 2 * pause  # both artists, under the lock
-    assert report.duration_seconds >= report.trading_refused_seconds
+    report = game.close.run(on_step=note)
+
+    assert open_while == [
+        (CloseStep.CUT_OFF, True),
+        (CloseStep.FETCHED, True),
+        (CloseStep.PAID, True),
+    ]
+    assert 0 < report.trading_refused_seconds < pause  # steps slept with the market open
+    assert report.duration_seconds >= 3 * pause
 
 
-def test_an_artist_whose_numbers_cannot_be_had_is_left_open_with_its_reason(
+def test_an_artist_whose_numbers_cannot_be_had_keeps_them_with_its_reason(
     game: Game, caplog: pytest.LogCaptureFixture
 ) -> None:
     (alice,), (held,) = held_artists(game, 1)
     gone = list_unknown_artist(game)
-    money = game.players.money(alice.session_key)
+    (bob,) = [game.login()]
+    game.buy(bob, gone)
+    money = game.players.money(bob.session_key)
     day = game.next_day()
     events: list[CloseProgress] = []
 
     with caplog.at_level(logging.INFO, logger="datm.services.close"):
         report = game.close.run(on_step=events.append)
 
-    assert (report.finished, report.artists_closed, report.holders_paid) == (False, 1, 1)
+    assert (report.finished, report.artists_closed, report.holders_paid) == (True, 2, 2)
     [failed] = report.failed
     assert isinstance(failed, FailedArtist)
     assert (failed.mbid, failed.code) == (gone, "unknown_artist")
     assert gone in failed.reason
-    assert events[-2:] == [
-        CloseProgress(CloseStep.FETCHED, 2, 2, failed=1),
-        CloseProgress(CloseStep.PAID, 2, 2, failed=1),
-    ]
-    assert game.players.money(alice.session_key) == money + report.dividends_paid
+    fetched = [e for e in events if e.step is CloseStep.FETCHED][-1]
+    assert (fetched.done, fetched.total, fetched.failed) == (2, 2, 1)
+    # Its previous numbers: points 0, dividend 0, a history point at its price.
+    assert game.players.money(bob.session_key) == money
+    assert game.players.profile(bob.player).points == Points(0, 0, 0, 0)
+    gone_history = game.market.history(gone, 7)[-1]
+    assert (gone_history.day, gone_history.points, gone_history.dividend) == (day, 0, 0)
+    summaries = {s.mbid: s for batch in game.analytics.artists() for s in batch}
+    assert (summaries[gone].last_listeners, summaries[gone].last_playcount) == (10, 10)
     assert game.market.history(held, 7)[-1].day == day
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert any(gone in r.getMessage() and "unknown_artist" in r.getMessage() for r in warnings)
     assert game.analytics.is_market_open() is True
 
-    again = game.close.run()  # the day stays open while an artist is: a rerun tries it
+    again = game.close.run()  # closed: the reason stays in the record, nothing is redone
 
-    assert (again.already_closed, again.finished, again.artists_closed) == (False, False, 0)
-    assert (again.artists_skipped, [f.mbid for f in again.failed]) == (1, [gone])
-    assert game.players.money(alice.session_key) == money + report.dividends_paid
+    assert (again.already_closed, again.finished, again.artists_closed) == (True, True, 0)
+    assert game.players.money(alice.session_key) > 0
 
 
-def test_the_close_logs_its_start_and_its_end_at_info(
+def test_the_close_logs_its_cut_off_and_its_end_at_info(
     game: Game, caplog: pytest.LogCaptureFixture
 ) -> None:
     held_artists(game, 1)
@@ -201,7 +240,9 @@ def test_the_close_logs_its_start_and_its_end_at_info(
         report = game.close.run()
 
     messages = [r.getMessage() for r in caplog.records if r.name == "datm.services.close"]
-    assert any(f"close of {day}: market closed; 1 artists to close" in m for m in messages)
+    assert any(
+        f"close of {day}: cut-off at" in m and "1 artists and 1 holdings" in m for m in messages
+    )
     assert any(f"close of {day} finished: 1 artists closed" in m for m in messages)
     assert f"{report.dividends_paid} in dividends" in messages[-1]
 
@@ -237,13 +278,14 @@ def test_a_close_that_dies_half_way_pays_nobody_twice_when_run_again(game: Game)
             raise Crash
 
     with pytest.raises(Crash):
-        game.close.run(progress=die_after_the_first)
+        closing(game, batch=1).run(progress=die_after_the_first)
     assert game.analytics.is_market_open() is True
 
     report = game.close.run()
 
     assert (report.finished, report.artists_closed, report.artists_skipped) == (True, 2, 1)
     assert report.holders_paid == 2  # this run's payments: the first artist's came before
+    assert report.trading_refused_seconds == 0.0  # the cut-off stands: no second one
     first = min(artists)
     assert report.dividends_paid == sum(paid[m][1] for m in artists if m != first)
     for who, mbid in zip(players, artists, strict=True):
@@ -310,31 +352,17 @@ def test_the_close_never_lowers_max_shares_below_the_holders(game: Game) -> None
     assert game.audit.audit().ok
 
 
-def test_trading_is_refused_while_the_close_runs_and_reads_go_on(game: Game) -> None:
-    who = game.login()
-    artist = game.affordable()[0].mbid
-    game.market.market_data(artist)
+def test_the_close_takes_the_market_lock_and_waits_when_another_holds_it(game: Game) -> None:
+    held_artists(game, 1)
     game.next_day()
-    quote = game.trading.quote(who.session_key, artist, "buy")
-    seen: list[object] = []
+    lock = game.get(MarketLock)  # type: ignore[type-abstract]
+    impatient = closing(game, batch=10, market_lock_timeout_seconds=0.05)
 
-    def try_to_trade(done: int, total: int) -> None:
-        seen.append(game.analytics.is_market_open())
-        for attempt in (
-            lambda: game.trading.buy(who.session_key, quote.token),
-            lambda: game.trading.quote(who.session_key, artist, "buy"),
-        ):
-            try:
-                attempt()
-            except MarketClosed as closed:
-                seen.append(type(closed))
-        seen.append(game.market.market_data(artist).mbid)
+    with game.analytics.hold_market_lock(), pytest.raises(MarketLockBusy):
+        impatient.run()
 
-    game.close.run(progress=try_to_trade)
-
-    assert seen == [False, MarketClosed, MarketClosed, artist]
-    assert game.analytics.is_market_open() is True
-    assert game.trading.buy(who.session_key, quote.token).price == quote.price
+    assert lock.is_open()
+    assert game.close.run().finished  # nothing was fixed by the refused run
 
 
 def test_a_close_of_a_future_day_is_invalid_and_writes_nothing(game: Game) -> None:
@@ -367,3 +395,102 @@ def test_a_close_with_nothing_listed_finishes_with_nothing_to_pay(game: Game) ->
     report = game.close.run()
 
     assert untimed(report) == CloseReport(day, False, True, 0, 0, (), 0, 0, 0, 0.0, 0.0)
+
+
+def test_the_close_pays_the_holders_of_record_not_those_after_the_cut_off(game: Game) -> None:
+    """A buy after the cut-off is not paid; a holder of record who sold after it
+    is; a reset or a deletion after it is paid nothing; the history keeps the
+    price of the cut-off, and max shares its N."""
+    (seller, resetter, leaver), artists = held_artists(game, 3)
+    sold, reset_artist, left_artist = artists
+    late_buyer = game.login()
+    before = {m: game.numbers(m) for m in artists}
+    money = {w.player: game.players.money(w.session_key) for w in (seller, resetter, late_buyer)}
+    day = game.next_day()
+    paid = {m: close_of(before[m], game.numbers(m)) for m in artists}
+    prices: dict[str, int] = {}
+
+    def after_the_cut_off(event: CloseProgress) -> None:
+        if event.step is not CloseStep.CUT_OFF:
+            return
+        prices.update({m: game.market.market_data(m).buy_price for m in artists})
+        sale = game.sell(seller, sold)
+        money[seller.player] += sale.price
+        money[late_buyer.player] -= game.buy(late_buyer, sold).price
+        game.players.reset(resetter.session_key)
+        game.players.delete(leaver.session_key)
+        game.login()  # a player after the cut-off: not in N
+
+    report = game.close.run(on_step=after_the_cut_off)
+
+    assert report.finished and report.holders_paid == 1
+    assert report.dividends_paid == paid[sold][1]
+    assert game.players.money(seller.session_key) == money[seller.player] + paid[sold][1]
+    assert game.players.profile(seller.player).points.all_time == paid[sold][0]
+    assert game.players.money(late_buyer.session_key) == money[late_buyer.player]
+    assert game.players.profile(late_buyer.player).points == Points(0, 0, 0, 0)
+    assert game.players.money(resetter.session_key) == expected.STARTING_MONEY
+    assert game.players.profile(resetter.player).points == Points(0, 0, 0, 0)
+    for mbid in artists:
+        point = game.market.history(mbid, 1)[-1]
+        assert (point.day, point.price) == (day, prices[mbid])
+        assert (point.points, point.dividend) == paid[mbid]
+    assert game.audit.audit().ok
+
+
+def test_a_close_uses_the_cut_off_of_its_first_run_when_run_again(game: Game) -> None:
+    (alice,), (artist,) = held_artists(game, 1)
+    before = game.numbers(artist)
+    money = game.players.money(alice.session_key)
+    game.next_day()
+    dividend = close_of(before, game.numbers(artist))[1]
+
+    def crash_after_the_cut_off(event: CloseProgress) -> None:
+        if event.step is CloseStep.CUT_OFF:
+            game.sell(alice, artist)  # after the cut-off: alice stays a holder of record
+            raise Crash
+
+    with pytest.raises(Crash):
+        game.close.run(on_step=crash_after_the_cut_off)
+    sale = game.ledger(alice.player)[-1].amount
+
+    report = game.close.run()
+
+    assert (report.finished, report.holders_paid, report.trading_refused_seconds) == (True, 1, 0.0)
+    assert game.players.money(alice.session_key) == money + sale + dividend
+
+
+def test_days_close_in_order_an_earlier_unfinished_close_first(game: Game) -> None:
+    (alice,), (artist,) = held_artists(game, 1)
+    first_day = game.next_day()
+
+    def crash_once_fetched(event: CloseProgress) -> None:
+        if event.step is CloseStep.FETCHED:
+            raise Crash
+
+    with pytest.raises(Crash):
+        game.close.run(on_step=crash_once_fetched)
+    second_day = game.next_day()
+
+    report = game.close.run()
+
+    assert report.day == second_day and report.finished
+    assert [h.day for h in game.market.history(artist, 3)][-2:] == [first_day, second_day]
+    dividends = [e for e in game.ledger(alice.player) if e.kind is LedgerKind.DIVIDEND]
+    assert [e.reference.rsplit(":", 1)[1] for e in dividends] == [
+        first_day.isoformat(),
+        second_day.isoformat(),
+    ][: len(dividends)]
+    assert game.audit.audit().ok
+
+
+@pytest.mark.parametrize("given", [0, "", False, 0.0, "2026-01-01", 20260101, [], object()])
+def test_a_day_that_is_not_a_date_is_invalid_and_writes_nothing(game: Game, given: Any) -> None:
+    (alice,), _ = held_artists(game, 1)
+    game.next_day()
+    before = game.snapshot(alice)
+
+    with pytest.raises(InvalidInput):
+        game.close.run(day=given)
+
+    assert game.snapshot(alice) == before

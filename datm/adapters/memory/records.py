@@ -143,7 +143,13 @@ class InMemoryCloseRepository(CloseRepository):
 
     def latest_day(self) -> date | None:
         with self._tx.committed() as store:
-            return max([*store.closes, *self._tx.pending.closes], default=None)
+            records = {**store.closes, **self._tx.pending.closes}.values()
+            paying = [r.day for r in records if r.paid_from is not None or r.finished]
+            return max(paying, default=None)
+
+    def forget_holder(self, player: str) -> None:
+        self._tx.check_open()
+        self._tx.pending.forgotten_holders.add(player)
 
 
 class InMemoryLeagueRepository(LeagueRepository):

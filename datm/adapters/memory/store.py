@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import heapq
 import threading
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from datm.adapters.memory.locks import MarketRWLock, RowLocks
 from datm.domain.artist import Artist, HistoryPoint
-from datm.domain.closes import CloseRecord
+from datm.domain.closes import ArtistNumbers, ArtistOfRecord, CloseRecord
 from datm.domain.errors import InvalidInput
 from datm.domain.leagues import SEEDED_LEAGUES, League
 from datm.domain.player import LedgerEntry, Player
@@ -16,6 +17,17 @@ from datm.domain.sessions import Session
 from datm.domain.trading import Trade
 
 DEFAULT_LOCK_TIMEOUT = 5.0
+
+
+@dataclass
+class CloseArtistRow:
+    """An artist of record of one close: its price and numbers at the cut-off,
+    then its fresh numbers, then whether its holders were paid."""
+
+    price: int
+    last: ArtistOfRecord
+    numbers: ArtistNumbers | None = None
+    paid: bool = False
 
 
 class InMemoryStore:
@@ -41,6 +53,9 @@ class InMemoryStore:
         self._quote_expiries: list[tuple[datetime, str]] = []  # heap, for forgetting
         self.sessions: dict[str, Session] = {}
         self.closes: dict[date, CloseRecord] = {}
+        self.close_artists: dict[date, dict[str, CloseArtistRow]] = {}
+        self.close_holders: dict[date, dict[str, set[str]]] = {}  # day -> mbid -> players
+        self.close_payment = threading.Lock()  # one payment batch at a time
         self.leagues: dict[str, League] = {league.uid: league for league in SEEDED_LEAGUES}
 
     def remember_quote(self, quote_id: str, expires_at: datetime) -> None:

@@ -41,6 +41,7 @@ class Pending:
     sessions: dict[str, Session] = field(default_factory=dict)
     sessions_ended: set[str] = field(default_factory=set)
     closes: dict[date, CloseRecord] = field(default_factory=dict)
+    forgotten_holders: set[str] = field(default_factory=set)
 
 
 class Transaction:
@@ -151,3 +152,6 @@ class Transaction:
                     del store.sessions[key_hash]
         store.sessions.update(p.sessions)
         store.closes.update(p.closes)
+        for book in store.close_holders.values():
+            for holders in book.values():
+                holders.difference_update(p.forgotten_holders)

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import Row, cast, func, select
+from sqlalchemy import Row, cast, func, or_, select
 from sqlalchemy.types import Date
 
 from datm.adapters.postgres.hot_sql import FIND_SESSION
@@ -227,25 +227,45 @@ class PostgresCloseRepository(CloseRepository):
         row = self._tx.execute(select(closes).where(closes.c.day == day)).first()
         if row is None:
             return None
-        return CloseRecord(row.day, row.started_at, row.finished_at, row.artists_closed)
+        return CloseRecord(
+            row.day,
+            row.started_at,
+            row.finished_at,
+            row.artists_closed,
+            row.cut_off_at,
+            row.players,
+            row.top_listeners,
+            row.paid_from,
+        )
 
     def put(self, record: CloseRecord) -> None:
         self._tx.write(
-            "INSERT INTO closes (day, started_at, finished_at, artists_closed)"
-            " VALUES (%(day)s, %(started_at)s, %(finished_at)s, %(artists)s)"
+            "INSERT INTO closes (day, started_at, finished_at, artists_closed, cut_off_at,"
+            " players, top_listeners, paid_from) VALUES (%(day)s, %(started_at)s,"
+            " %(finished_at)s, %(artists)s, %(cut_off_at)s, %(players)s, %(top)s, %(paid_from)s)"
             " ON CONFLICT (day) DO UPDATE SET started_at = excluded.started_at,"
-            " finished_at = excluded.finished_at, artists_closed = excluded.artists_closed",
+            " finished_at = excluded.finished_at, artists_closed = excluded.artists_closed,"
+            " cut_off_at = excluded.cut_off_at, players = excluded.players,"
+            " top_listeners = excluded.top_listeners, paid_from = excluded.paid_from",
             {
                 "day": record.day,
                 "started_at": record.started_at,
                 "finished_at": record.finished_at,
                 "artists": record.artists_closed,
+                "cut_off_at": record.cut_off_at,
+                "players": record.players,
+                "top": record.top_listeners,
+                "paid_from": record.paid_from,
             },
         )
 
     def latest_day(self) -> date | None:
-        day = self._tx.execute(select(func.max(closes.c.day))).scalar_one()
+        paying = or_(closes.c.paid_from.is_not(None), closes.c.finished_at.is_not(None))
+        day = self._tx.execute(select(func.max(closes.c.day)).where(paying)).scalar_one()
         return day if isinstance(day, date) else None
+
+    def forget_holder(self, player: str) -> None:
+        self._tx.write("DELETE FROM close_holders WHERE player = %(player)s", {"player": player})
 
 
 class PostgresLeagueRepository(LeagueRepository):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -177,6 +178,48 @@ closes = Table(
     Column("started_at", TS, nullable=False),
     Column("finished_at", TS, nullable=True),
     Column("artists_closed", Integer, nullable=False, server_default="0"),
+    # The cut-off (revision 0008): when the holders of record were fixed, with the
+    # number of players N and the chart top's listeners L_top of that instant.
+    Column("cut_off_at", TS, nullable=True),
+    Column("players", BigInteger, nullable=True),
+    Column("top_listeners", BigInteger, nullable=True),
+    # When the first artist was paid: from then on the day is the latest close
+    # that the daily point totals count (periods.py).
+    Column("paid_from", TS, nullable=True),
+)
+
+# One row per artist listed at the cut-off: its price and previous numbers then,
+# and, once fetched, its fresh numbers and what they pay (or why it keeps its
+# previous ones). ``paid`` marks the artists whose holders were paid, so a rerun
+# pays the rest and nobody twice. Rows of a finished close are deleted but for the
+# failures, which say why an artist kept its numbers.
+close_artists = Table(
+    "close_artists",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("mbid", Key(36), primary_key=True),
+    Column("price", BigInteger, nullable=False),
+    Column("last_listeners", BigInteger, nullable=False),
+    Column("last_playcount", BigInteger, nullable=False),
+    Column("listeners", BigInteger, nullable=True),
+    Column("playcount", BigInteger, nullable=True),
+    Column("points", BigInteger, nullable=True),
+    Column("dividend", BigInteger, nullable=True),
+    Column("max_shares", Integer, nullable=True),
+    Column("failure_code", Text, nullable=True),
+    Column("failure_reason", Text, nullable=True),
+    Column("paid", Boolean, nullable=False, server_default=text("false")),
+)
+
+# The holders of record: who held which artist at the cut-off. A reset or a
+# deletion after the cut-off removes the player's rows (the rules pay neither).
+close_holders = Table(
+    "close_holders",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("mbid", Key(36), primary_key=True),
+    Column("player", Key(64), primary_key=True),
+    Index(None, "player"),
 )
 
 server_secrets = Table(

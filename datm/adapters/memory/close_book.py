@@ -1,0 +1,246 @@
+"""The daily close in memory: the same record and the same payment as Postgres's
+set-based close, applied through units of work on the store (tests, the demo)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import replace
+from datetime import date, datetime
+
+from datm.adapters.memory.store import CloseArtistRow, InMemoryStore
+from datm.adapters.memory.unit_of_work import InMemoryUnitOfWork
+from datm.domain import pricing, trophies
+from datm.domain.artist import HistoryPoint
+from datm.domain.closes import (
+    ArtistNumbers,
+    ArtistOfRecord,
+    CloseProgressCounts,
+    CloseRecord,
+    CutOff,
+    PaidBatch,
+)
+from datm.domain.errors import UnknownPlayer
+from datm.domain.player import LedgerKind, Player
+from datm.ports.close import CloseBook
+
+
+class InMemoryCloseBook(CloseBook):
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+
+    def record(self, day: date) -> CloseRecord | None:
+        with self._store.mutex:
+            return self._store.closes.get(day)
+
+    def unfinished_before(self, day: date) -> date | None:
+        with self._store.mutex:
+            days = [r.day for r in self._store.closes.values() if r.day < day and not r.finished]
+        return min(days, default=None)
+
+    def latest_day(self) -> date | None:
+        with self._store.mutex:
+            return max(self._store.closes, default=None)
+
+    def cut_off(
+        self,
+        day: date,
+        started_at: datetime,
+        top_listeners: int,
+        market: AbstractContextManager[object],
+    ) -> CutOff:
+        store = self._store
+        with store.mutex:
+            done = self._existing(day)
+        if done is not None:
+            return done
+        with market, store.mutex:  # a copy in memory is as quick as taking a snapshot
+            done = self._existing(day)
+            if done is not None:
+                return done
+            earlier = store.closes.get(day)
+            artists = {
+                a.mbid: CloseArtistRow(
+                    a.price, ArtistOfRecord(a.mbid, a.last_listeners, a.last_playcount)
+                )
+                for a in store.artists.values()
+                if a.last_closed_on is None or a.last_closed_on < day
+            }
+            holders: dict[str, set[str]] = {mbid: set() for mbid in artists}
+            for player in store.players.values():
+                for mbid in player.holdings:
+                    if mbid in holders:
+                        holders[mbid].add(player.name)
+            store.close_artists[day] = artists
+            store.close_holders[day] = holders
+            players = len(store.players)
+            store.closes[day] = CloseRecord(
+                day,
+                earlier.started_at if earlier else started_at,
+                cut_off_at=started_at,
+                players=players,
+                top_listeners=top_listeners,
+                paid_from=earlier.paid_from if earlier else None,
+            )
+            pairs = sum(len(names) for names in holders.values())
+        return CutOff(day, started_at, players, top_listeners, len(artists), pairs)
+
+    def _existing(self, day: date) -> CutOff | None:
+        """Under the mutex."""
+        record = self._store.closes.get(day)
+        if record is None or record.cut_off_at is None:
+            return None
+        holders = self._store.close_holders.get(day, {})
+        return CutOff(
+            day,
+            record.cut_off_at,
+            record.players or 0,
+            record.top_listeners or 0,
+            len(self._store.close_artists.get(day, {})),
+            sum(len(names) for names in holders.values()),
+        )
+
+    def to_fetch(self, day: date, after: str | None, limit: int) -> list[ArtistOfRecord]:
+        with self._store.mutex:
+            rows = self._store.close_artists.get(day, {})
+            start = after or ""
+            waiting = sorted(m for m, row in rows.items() if row.numbers is None and m > start)
+            return [rows[m].last for m in waiting[:limit]]
+
+    def store_numbers(self, day: date, numbers: Sequence[ArtistNumbers]) -> int:
+        stored = 0
+        with self._store.mutex:
+            rows = self._store.close_artists.get(day, {})
+            for found in numbers:
+                row = rows.get(found.mbid)
+                if row is not None and row.numbers is None:
+                    row.numbers = found
+                    stored += 1
+        return stored
+
+    def pay(self, day: date, limit: int, at: datetime) -> PaidBatch:
+        store = self._store
+        with store.close_payment:
+            with store.mutex:
+                rows = store.close_artists.get(day, {})
+                ready = sorted(m for m, r in rows.items() if r.numbers is not None and not r.paid)
+                batch = ready[:limit]
+                of_record = store.close_holders.get(day, {})
+                names = sorted({n for m in batch for n in of_record.get(m, ())})
+            if not batch:
+                return PaidBatch(0, 0, 0, 0)
+            uow = InMemoryUnitOfWork(store)
+            with uow:
+                players = _lock_players(uow, names)  # players before artists, as trades
+                artists = [uow.artists.get_for_update(m) for m in batch]
+                with store.mutex:  # read after the locks: a reset meanwhile is seen
+                    holders = {m: set(of_record.get(m, ())) for m in batch}
+                paid = PaidBatch(len(batch), 0, 0, 0)
+                for artist in artists:
+                    row = rows[artist.mbid]
+                    numbers = row.numbers
+                    assert numbers is not None
+                    uow.history.put(
+                        HistoryPoint(artist.mbid, day, row.price, numbers.points, numbers.dividend)
+                    )
+                    artist.last_close_price = row.price
+                    artist.last_listeners = numbers.listeners
+                    artist.last_playcount = numbers.playcount
+                    artist.last_closed_on = day
+                    artist.max_shares = max(artist.holders, numbers.max_shares)
+                    for name in sorted(holders[artist.mbid]):
+                        player = players.get(name)
+                        if player is None:
+                            continue
+                        _pay(uow, player, artist.mbid, numbers, day, at)
+                        paid = replace(
+                            paid,
+                            holders=paid.holders + 1,
+                            dividends=paid.dividends + numbers.dividend,
+                            points=paid.points + numbers.points,
+                        )
+                paid_names = {n for m in batch for n in holders[m]}
+                for name in sorted(paid_names & players.keys()):
+                    _award(uow, players[name], at)
+                with store.mutex:  # the batch and its mark in one step, as one transaction
+                    uow.commit()
+                    for mbid in batch:
+                        rows[mbid].paid = True
+                    record = store.closes[day]
+                    if record.paid_from is None:
+                        store.closes[day] = replace(record, paid_from=at)
+        return paid
+
+    def progress(self, day: date) -> CloseProgressCounts:
+        with self._store.mutex:
+            rows = list(self._store.close_artists.get(day, {}).values())
+        fetched = [r for r in rows if r.numbers is not None]
+        return CloseProgressCounts(
+            len(rows),
+            len(fetched),
+            sum(r.paid for r in rows),
+            sum(r.numbers.failure is not None for r in fetched if r.numbers is not None),
+        )
+
+    def kept(self, day: date) -> list[tuple[str, str, str]]:
+        with self._store.mutex:
+            rows = dict(self._store.close_artists.get(day, {}))
+        return [
+            (mbid, *row.numbers.failure)
+            for mbid, row in sorted(rows.items())
+            if row.numbers is not None and row.numbers.failure is not None
+        ]
+
+    def finish(self, day: date, at: datetime) -> bool:
+        store = self._store
+        with store.mutex:
+            record = store.closes.get(day)
+            if record is None or record.cut_off_at is None:
+                return False
+            if record.finished:
+                return True
+            rows = store.close_artists.get(day, {})
+            if not all(row.paid for row in rows.values()):
+                return False
+            store.closes[day] = replace(record, finished_at=at, artists_closed=len(rows))
+            store.close_holders.pop(day, None)
+            store.close_artists[day] = {
+                m: r for m, r in rows.items() if r.numbers is not None and r.numbers.failure
+            }
+        return True
+
+
+def _lock_players(uow: InMemoryUnitOfWork, names: list[str]) -> dict[str, Player]:
+    """The holders still in the game, locked in name order."""
+    found: dict[str, Player] = {}
+    for name in names:
+        try:
+            found[name] = uow.players.get_for_update(name)
+        except UnknownPlayer:
+            continue  # left the game: the rules pay nobody who left
+    return found
+
+
+def _pay(
+    uow: InMemoryUnitOfWork,
+    player: Player,
+    mbid: str,
+    numbers: ArtistNumbers,
+    day: date,
+    at: datetime,
+) -> None:
+    if numbers.dividend:
+        entry = player.change_money(
+            numbers.dividend, LedgerKind.DIVIDEND, at, f"{mbid}:{day.isoformat()}"
+        )
+        uow.ledger.add(entry)
+    player.add_points(numbers.points, day)
+
+
+def _award(uow: InMemoryUnitOfWork, player: Player, at: datetime) -> None:
+    """The trophies a holder paid by the close newly earned (domain.trophies)."""
+    prices = uow.artists.prices(sorted(player.holdings))
+    worth = trophies.net_worth(player.money, [pricing.sell_price(p) for p in prices.values()])
+    standing = trophies.Standing(player.trades_made, len(player.holdings), worth)
+    for trophy in trophies.earned(standing, frozenset(player.trophies)):
+        player.award(trophy.uid, at)

@@ -1,0 +1,328 @@
+"""The daily close on Postgres: a cut-off under the market lock for a moment,
+set-based payment in large batches. Plain SQL, apart from the trade's pipeliner.
+
+Cut-off: a REPEATABLE READ transaction takes its snapshot with its first statement,
+issued while the market lock is held (every trade before it has committed, none
+after it can start); the lock is released at once, and the holders of record,
+prices and N are copied from that snapshot with trading open again. So trading is
+refused for the lock's round trips only, whatever the size of the game. The copy
+commits with the ``closes`` row's ``cut_off_at``: until then there is no cut-off,
+and a close killed during it takes a new one when run again.
+
+Payment, one transaction per batch of artists: the batch's rows of
+``close_artists`` are locked (SKIP LOCKED: two closes never pay one artist), then
+every holder of record of the batch in name order, then, in statements issued
+after those locks were granted, so that they see a reset or a deletion that
+committed meanwhile (docs/notes: READ COMMITTED reads the snapshot of the
+statement), the players, ledger, artists (locked in MBID order), history and
+trophies, and the batch is marked paid. Players before artists, each in key
+order, as every trade and reset locks them: no deadlock with trading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from datm.adapters.postgres import schema_check
+from datm.adapters.postgres.errors import translated
+from datm.domain import trophies
+from datm.domain.closes import (
+    ArtistNumbers,
+    ArtistOfRecord,
+    CloseProgressCounts,
+    CloseRecord,
+    CutOff,
+    PaidBatch,
+)
+from datm.domain.errors import Conflict
+from datm.ports.close import CloseBook
+
+RECORD_COLUMNS = (
+    "day, started_at, finished_at, artists_closed, cut_off_at, players, top_listeners, paid_from"
+)
+RECORD = text(f"SELECT {RECORD_COLUMNS} FROM closes WHERE day = :day")
+UNFINISHED_BEFORE = text("SELECT min(day) FROM closes WHERE day < :day AND finished_at IS NULL")
+LATEST_DAY = text("SELECT max(day) FROM closes")
+
+# The snapshot of the cut-off: the first statement of its transaction.
+SNAPSHOT = text("SELECT 1")
+PUT_CUT_OFF = text(
+    "INSERT INTO closes (day, started_at, cut_off_at, players, top_listeners)"
+    " VALUES (:day, :at, :at, (SELECT count(*) FROM players), :top)"
+    " ON CONFLICT (day) DO UPDATE SET cut_off_at = excluded.cut_off_at,"
+    " players = excluded.players, top_listeners = excluded.top_listeners"
+    " WHERE closes.cut_off_at IS NULL AND closes.finished_at IS NULL"
+    " RETURNING players"
+)
+# An artist a close of this day already paid (a close begun before revision 0008)
+# is not on record again.
+COPY_ARTISTS = text(
+    "INSERT INTO close_artists (day, mbid, price, last_listeners, last_playcount)"
+    " SELECT :day, mbid, price, last_listeners, last_playcount FROM artists"
+    " WHERE last_closed_on IS NULL OR last_closed_on < :day"
+)
+COPY_HOLDERS = text(
+    "INSERT INTO close_holders (day, mbid, player)"
+    " SELECT :day, h.mbid, h.player FROM holdings h JOIN close_artists c"
+    " ON c.day = :day AND c.mbid = h.mbid"
+)
+COUNT_HOLDERS = text("SELECT count(*) FROM close_holders WHERE day = :day")
+
+TO_FETCH = text(
+    "SELECT mbid, last_listeners, last_playcount FROM close_artists"
+    " WHERE day = :day AND listeners IS NULL AND mbid > :after ORDER BY mbid LIMIT :limit"
+)
+NUMBER_COLUMNS = (
+    "mbid",
+    "listeners",
+    "playcount",
+    "points",
+    "dividend",
+    "max_shares",
+    "failure_code",
+    "failure_reason",
+)
+NUMBER_TYPES = ("text", "bigint", "bigint", "bigint", "bigint", "integer", "text", "text")
+STORE_NUMBERS = text(
+    "UPDATE close_artists c SET "
+    + ", ".join(f"{column} = v.{column}" for column in NUMBER_COLUMNS[1:])
+    + " FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(NUMBER_COLUMNS, NUMBER_TYPES, strict=True))
+    + ") AS v("
+    + ", ".join(NUMBER_COLUMNS)
+    + ") WHERE c.day = :day AND c.mbid = v.mbid AND c.listeners IS NULL"
+)
+
+# --- payment, in the order of the batch's transaction ---------------------------
+TAKE_BATCH = text(
+    "SELECT mbid FROM close_artists WHERE day = :day AND NOT paid AND listeners IS NOT NULL"
+    " ORDER BY mbid LIMIT :limit FOR UPDATE SKIP LOCKED"
+)
+_HOLDERS_OF_BATCH = "SELECT player FROM close_holders WHERE day = :day AND mbid = ANY(:batch)"
+LOCK_HOLDERS = text(
+    f"SELECT 1 FROM players WHERE name IN ({_HOLDERS_OF_BATCH}) ORDER BY name FOR UPDATE"
+)
+# Each holder's dividends and points summed (an UPDATE changes a row once), the
+# lazily rolled-over period totals of Player.add_points, one ledger entry per
+# dividend and artist as the per-artist close wrote them.
+PAY_HOLDERS = text(
+    "WITH due AS ("
+    "  SELECT h.player, c.mbid, c.points, c.dividend FROM close_holders h"
+    "  JOIN close_artists c ON c.day = h.day AND c.mbid = h.mbid"
+    "  WHERE h.day = :day AND h.mbid = ANY(:batch)),"
+    " per_player AS ("
+    "  SELECT player, sum(points) AS points, sum(dividend) AS dividend FROM due GROUP BY player),"
+    " paid AS ("
+    "  UPDATE players p SET money = p.money + s.dividend,"
+    "   points_all_time = p.points_all_time + s.points,"
+    "   points_daily = CASE WHEN p.points_day = :day THEN p.points_daily ELSE 0 END + s.points,"
+    "   points_weekly = CASE WHEN date_trunc('week', p.points_day) = date_trunc('week', :day)"
+    "    THEN p.points_weekly ELSE 0 END + s.points,"
+    "   points_monthly = CASE WHEN date_trunc('month', p.points_day) = date_trunc('month', :day)"
+    "    THEN p.points_monthly ELSE 0 END + s.points,"
+    "   points_day = :day"
+    "  FROM per_player s WHERE p.name = s.player RETURNING p.name),"
+    " entries AS ("
+    "  INSERT INTO ledger (player, amount, kind, at, reference)"
+    "  SELECT d.player, d.dividend, 'dividend', :at, d.mbid || ':' || :day_text"
+    "  FROM due d JOIN paid ON paid.name = d.player WHERE d.dividend <> 0"
+    "  ORDER BY d.player, d.mbid RETURNING 1)"
+    " SELECT count(*), coalesce(sum(d.dividend), 0), coalesce(sum(d.points), 0),"
+    "  (SELECT count(*) FROM entries)"
+    " FROM due d JOIN paid ON paid.name = d.player"
+)
+CLOSE_ARTISTS = text(
+    "UPDATE artists a SET last_close_price = c.price, last_listeners = c.listeners,"
+    " last_playcount = c.playcount, last_closed_on = :day,"
+    " max_shares = GREATEST(a.holders, c.max_shares)"
+    " FROM close_artists c"
+    " WHERE c.day = :day AND c.mbid = a.mbid AND a.mbid IN"
+    " (SELECT mbid FROM artists WHERE mbid = ANY(:batch) ORDER BY mbid FOR UPDATE)"
+)
+PUT_HISTORY = text(
+    "INSERT INTO history (mbid, day, price, points, dividend)"
+    " SELECT mbid, day, price, points, dividend FROM close_artists"
+    " WHERE day = :day AND mbid = ANY(:batch)"
+    " ON CONFLICT (mbid, day) DO UPDATE SET price = excluded.price,"
+    " points = excluded.points, dividend = excluded.dividend"
+)
+# The rules of domain.trophies, for the holders just paid (awarded once).
+AWARD_TROPHIES = text(
+    "INSERT INTO trophies (player, uid, awarded_at)"
+    " SELECT s.name, r.uid, :at FROM ("
+    "  SELECT p.name, p.trades_made,"
+    "   (SELECT count(*) FROM holdings h WHERE h.player = p.name) AS held,"
+    "   p.money + coalesce((SELECT sum(datm_sell_price(a.price)) FROM holdings h"
+    "    JOIN artists a ON a.mbid = h.mbid WHERE h.player = p.name), 0) AS worth"
+    f"  FROM players p WHERE p.name IN ({_HOLDERS_OF_BATCH})) s"
+    " CROSS JOIN (VALUES ('first_trade'), ('collector'), ('tycoon')) AS r(uid)"
+    " WHERE CASE r.uid WHEN 'first_trade' THEN s.trades_made >= 1"
+    "  WHEN 'collector' THEN s.held >= :collector ELSE s.worth >= :tycoon END"
+    " ON CONFLICT DO NOTHING"
+)
+MARK_PAID = text("UPDATE close_artists SET paid = true WHERE day = :day AND mbid = ANY(:batch)")
+PAYING = text("UPDATE closes SET paid_from = coalesce(paid_from, :at) WHERE day = :day")
+
+PROGRESS = text(
+    "SELECT count(*), count(listeners), count(*) FILTER (WHERE paid), count(failure_code)"
+    " FROM close_artists WHERE day = :day"
+)
+KEPT = text(
+    "SELECT mbid, failure_code, failure_reason FROM close_artists"
+    " WHERE day = :day AND failure_code IS NOT NULL ORDER BY mbid"
+)
+FINISH = text(
+    "UPDATE closes SET finished_at = :at,"
+    " artists_closed = (SELECT count(*) FROM close_artists WHERE day = :day)"
+    " WHERE day = :day AND cut_off_at IS NOT NULL AND finished_at IS NULL"
+    " AND NOT EXISTS (SELECT 1 FROM close_artists WHERE day = :day AND NOT paid)"
+    " RETURNING day"
+)
+IS_FINISHED = text("SELECT finished_at IS NOT NULL FROM closes WHERE day = :day")
+# A finished close keeps only why artists kept their numbers.
+FORGET_HOLDERS = text("DELETE FROM close_holders WHERE day = :day")
+FORGET_PAID = text("DELETE FROM close_artists WHERE day = :day AND failure_code IS NULL")
+
+
+class PostgresCloseBook(CloseBook):
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._schema = schema_check.guard(engine)
+
+    def _connect(self) -> Connection:
+        if not self._schema.verified:
+            self._schema.require(self._engine)
+        return self._engine.connect()
+
+    def _one(self, statement: Any, **params: Any) -> Any:
+        with translated(), self._connect() as conn:
+            return conn.execute(statement, params).first()
+
+    # --- the record -------------------------------------------------------------------
+
+    def record(self, day: date) -> CloseRecord | None:
+        row = self._one(RECORD, day=day)
+        return None if row is None else CloseRecord(*row)
+
+    def unfinished_before(self, day: date) -> date | None:
+        found = self._one(UNFINISHED_BEFORE, day=day)[0]
+        return found if isinstance(found, date) else None
+
+    def latest_day(self) -> date | None:
+        found = self._one(LATEST_DAY)[0]
+        return found if isinstance(found, date) else None
+
+    # --- the cut-off ------------------------------------------------------------------
+
+    def cut_off(
+        self,
+        day: date,
+        started_at: datetime,
+        top_listeners: int,
+        market: AbstractContextManager[object],
+    ) -> CutOff:
+        done = self._existing_cut_off(day)
+        if done is not None:
+            return done
+        with translated(), self._connect() as conn:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            transaction = conn.begin()
+            with market:  # trading is refused for this round trip only
+                conn.execute(SNAPSHOT)
+            params = {"day": day, "at": started_at, "top": top_listeners}
+            row = conn.execute(PUT_CUT_OFF, params).first()
+            if row is None:  # finished, or cut off by another close meanwhile
+                transaction.rollback()
+                taken = self._existing_cut_off(day)
+                if taken is None:
+                    raise Conflict(f"the close of {day} changed during its cut-off")
+                return taken
+            artists = conn.execute(COPY_ARTISTS, params).rowcount
+            holdings = conn.execute(COPY_HOLDERS, params).rowcount
+            transaction.commit()
+            players = int(row[0])
+        return CutOff(day, started_at, players, top_listeners, artists, holdings)
+
+    def _existing_cut_off(self, day: date) -> CutOff | None:
+        record = self.record(day)
+        if record is None or record.cut_off_at is None:
+            return None
+        counts = self.progress(day)
+        holdings = int(self._one(COUNT_HOLDERS, day=day)[0])
+        return CutOff(
+            day,
+            record.cut_off_at,
+            record.players or 0,
+            record.top_listeners or 0,
+            counts.artists,
+            holdings,
+        )
+
+    # --- fresh numbers ----------------------------------------------------------------
+
+    def to_fetch(self, day: date, after: str | None, limit: int) -> list[ArtistOfRecord]:
+        params = {"day": day, "after": after or "", "limit": limit}
+        with translated(), self._connect() as conn:
+            rows = conn.execute(TO_FETCH, params).all()
+        return [ArtistOfRecord(r[0], r[1], r[2]) for r in rows]
+
+    def store_numbers(self, day: date, numbers: Sequence[ArtistNumbers]) -> int:
+        if not numbers:
+            return 0
+        failures = [n.failure or (None, None) for n in numbers]
+        params: dict[str, Any] = {
+            "day": day,
+            "mbid": [n.mbid for n in numbers],
+            "listeners": [n.listeners for n in numbers],
+            "playcount": [n.playcount for n in numbers],
+            "points": [n.points for n in numbers],
+            "dividend": [n.dividend for n in numbers],
+            "max_shares": [n.max_shares for n in numbers],
+            "failure_code": [code for code, _ in failures],
+            "failure_reason": [reason for _, reason in failures],
+        }
+        with translated(), self._connect() as conn, conn.begin():
+            return int(conn.execute(STORE_NUMBERS, params).rowcount)
+
+    # --- payment ----------------------------------------------------------------------
+
+    def pay(self, day: date, limit: int, at: datetime) -> PaidBatch:
+        with translated(), self._connect() as conn, conn.begin():
+            batch = list(conn.execute(TAKE_BATCH, {"day": day, "limit": limit}).scalars())
+            if not batch:
+                return PaidBatch(0, 0, 0, 0)
+            params = {
+                "day": day,
+                "day_text": day.isoformat(),
+                "batch": batch,
+                "at": at,
+                "collector": trophies.COLLECTOR_HOLDINGS,
+                "tycoon": trophies.TYCOON_NET_WORTH,
+            }
+            conn.execute(LOCK_HOLDERS, params)
+            holders, dividends, points, _ = conn.execute(PAY_HOLDERS, params).one()
+            for statement in (CLOSE_ARTISTS, PUT_HISTORY, AWARD_TROPHIES, MARK_PAID, PAYING):
+                conn.execute(statement, params)
+        return PaidBatch(len(batch), int(holders), int(dividends), int(points))
+
+    def progress(self, day: date) -> CloseProgressCounts:
+        artists, fetched, paid, kept = self._one(PROGRESS, day=day)
+        return CloseProgressCounts(int(artists), int(fetched), int(paid), int(kept))
+
+    def kept(self, day: date) -> list[tuple[str, str, str]]:
+        with translated(), self._connect() as conn:
+            return [(r[0], r[1], r[2]) for r in conn.execute(KEPT, {"day": day})]
+
+    def finish(self, day: date, at: datetime) -> bool:
+        with translated(), self._connect() as conn, conn.begin():
+            if conn.execute(FINISH, {"day": day, "at": at}).first() is None:
+                finished = conn.execute(IS_FINISHED, {"day": day}).scalar()
+                return bool(finished)
+            conn.execute(FORGET_HOLDERS, {"day": day})
+            conn.execute(FORGET_PAID, {"day": day})
+        return True
