@@ -58,3 +58,12 @@ SESSION_CACHE_SECONDS = 10.0  # a process remembers a valid session key | 0 (nev
 
 # --- analytics
 MARKET_LOCK_TIMEOUT_SECONDS = 60.0  # the close waits this long for trades | > 0, <= 3600
+# The close's last.fm requests: within this share of LASTFM_RATE_PER_SECOND (all close
+# processes together, with Redis), and within the rate shared with the api; the api
+# keeps the rest. Past every cache.
+CLOSE_LASTFM_SHARE = 0.8  # | a fraction > 0, <= 1
+CLOSE_FETCH_WORKERS = 8  # threads fetching artists' numbers at once | whole, 1 to 64
+CLOSE_PAY_BATCH = 2000  # artists paid per payment transaction | whole, 1 to 100000
+# Through a run of last.fm failures the close pauses fetching (with back-off) this
+# long before it ends the run unfinished (run it again to finish it).
+CLOSE_OUTAGE_SECONDS = 600.0  # | 0 (end at the first outage) to 86400

@@ -25,8 +25,11 @@ class LastfmPort(ABC):
         """The public API key of the game (safe to show)."""
 
     def fresh(self) -> LastfmPort:
-        """This port with no cache in front, for numbers that must be current: the
-        daily close refreshes every artist from last.fm itself (anti-cheating)."""
+        """This port past every cache, for numbers that must be current: the daily
+        close refreshes every artist from last.fm itself (anti-cheating). Its
+        requests are held within the close's share of the rate limit
+        (``CLOSE_LASTFM_SHARE``), and to the rate shared with the api; a backend
+        without requests or limits (the offline catalogue) returns itself."""
         return self
 
     @abstractmethod

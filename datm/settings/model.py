@@ -69,7 +69,9 @@ def _whole(default: int, low: int, high: int) -> Any:
 def _seconds(default: float, high: float, *, zero: str = "") -> Any:
     """Finite seconds up to ``high``: more than 0, or from 0 when ``zero`` says what
     0 means."""
-    top = f"{high:.0f}" if high < DAY else f"{high:.0f} ({high / DAY:.0f} days)"
+    days = high / DAY
+    unit = "day" if days == 1 else "days"
+    top = f"{high:.0f}" if high < DAY else f"{high:.0f} ({days:.0f} {unit})"
     if zero:
         allowed = f"a finite number of seconds from 0 ({zero}) to {top}"
         return Field(default, ge=0.0, le=high, allow_inf_nan=False, description=allowed)
@@ -129,6 +131,19 @@ class Settings(BaseModel):
         description="a finite number of seconds from 0.001 (1 ms) to 600",
     )
     session_cache_seconds: Number = _seconds(10.0, 3600.0, zero="never cache")
+    # --- the daily close (analytics)
+    # Of lastfm_rate_per_second; the api keeps the rest. 1 lets the close take the
+    # whole rate while the api is idle: its requests still wait at the shared limit.
+    close_lastfm_share: Number = Field(
+        default=0.8,
+        gt=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="a finite fraction of LASTFM_RATE_PER_SECOND more than 0, at most 1",
+    )
+    close_fetch_workers: Whole = _whole(8, 1, 64)
+    close_pay_batch: Whole = _whole(2000, 1, 100_000)
+    close_outage_seconds: Number = _seconds(600.0, DAY, zero="end at the first outage")
 
     # --- construction ---------------------------------------------------------------
 

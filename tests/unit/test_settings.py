@@ -45,6 +45,8 @@ WHOLE: dict[str, tuple[int, int]] = {
     "MAX_OVERFLOW": (0, 100),
     "LASTFM_RETRIES": (0, 10),
     "LASTFM_CACHE_MAX_ENTRIES": (1, 10_000_000),
+    "CLOSE_FETCH_WORKERS": (1, 64),
+    "CLOSE_PAY_BATCH": (1, 100_000),
 }
 CACHE = 30 * 86_400.0
 SECONDS: dict[str, tuple[float, bool, float]] = {
@@ -62,6 +64,8 @@ SECONDS: dict[str, tuple[float, bool, float]] = {
     "MARKET_LOCK_TIMEOUT_SECONDS": (0.0, False, 3600.0),
     "LOCK_TIMEOUT_SECONDS": (0.001, True, 600.0),
     "SESSION_CACHE_SECONDS": (0.0, True, 3600.0),
+    "CLOSE_LASTFM_SHARE": (0.0, False, 1.0),
+    "CLOSE_OUTAGE_SECONDS": (0.0, True, 86_400.0),
 }
 TEXTS = (
     "DATABASE_URL",
@@ -122,6 +126,85 @@ def test_the_issues_bad_settings_fail_at_create_injector_with_a_short_datm_error
     # No pydantic, SQLAlchemy or redis error chained, and a few frames, not 40 lines.
     assert error.__cause__ is None and error.__context__ is None
     assert len(traceback.extract_tb(error.__traceback__)) <= 6
+
+
+# The daily close's settings (issue 13): defaults, the environment, what is allowed.
+CLOSE_DEFAULTS: dict[str, float] = {
+    "CLOSE_LASTFM_SHARE": 0.8,
+    "CLOSE_FETCH_WORKERS": 8,
+    "CLOSE_PAY_BATCH": 2000,
+    "CLOSE_OUTAGE_SECONDS": 600.0,
+}
+
+
+def test_the_close_settings_default_as_the_issue_says() -> None:
+    settings = Settings.load(None, environ={})
+
+    assert {name: getattr(settings, name.lower()) for name in CLOSE_DEFAULTS} == CLOSE_DEFAULTS
+
+
+@pytest.mark.parametrize(
+    ("variable", "text", "expected"),
+    [
+        ("DATM_CLOSE_LASTFM_SHARE", "0.5", 0.5),
+        ("DATM_CLOSE_LASTFM_SHARE", "1", 1.0),
+        ("DATM_CLOSE_FETCH_WORKERS", "16", 16),
+        ("DATM_CLOSE_PAY_BATCH", " 500 ", 500),
+        ("DATM_CLOSE_OUTAGE_SECONDS", "0", 0.0),
+        ("DATM_CLOSE_OUTAGE_SECONDS", "1800", 1800.0),
+    ],
+)
+def test_the_close_settings_come_from_the_environment_over_the_config(
+    variable: str, text: str, expected: float
+) -> None:
+    name = variable.removeprefix("DATM_")
+    config = {name: CLOSE_DEFAULTS[name]}
+
+    value = getattr(Settings.load(config, environ={variable: text}), name.lower())
+
+    assert value == expected and type(value) is type(CLOSE_DEFAULTS[name])
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "problem", "allowed"),
+    [
+        ("CLOSE_LASTFM_SHARE", 0, "out of range", "more than 0, at most 1"),
+        ("CLOSE_LASTFM_SHARE", "1.5", "out of range", "more than 0, at most 1"),
+        ("CLOSE_LASTFM_SHARE", "nan", "not finite", "more than 0, at most 1"),
+        ("CLOSE_FETCH_WORKERS", 0, "out of range", "from 1 to 64"),
+        ("CLOSE_FETCH_WORKERS", "65", "out of range", "from 1 to 64"),
+        ("CLOSE_FETCH_WORKERS", 8.0, "not a whole number", "from 1 to 64"),
+        ("CLOSE_PAY_BATCH", 100_001, "out of range", "from 1 to 100000"),
+        ("CLOSE_OUTAGE_SECONDS", -1, "out of range", "from 0 (end at the first outage)"),
+        ("CLOSE_OUTAGE_SECONDS", "inf", "not finite", "to 86400 (1 day)"),
+    ],
+)
+def test_a_bad_close_setting_fails_at_start_naming_it_and_what_it_allows(
+    setting: str, value: object, problem: str, allowed: str
+) -> None:
+    error = refused({"QUOTE_SECRET": SECRET, setting: value}, wiring="memory")
+
+    assert setting_of(error) == setting
+    assert problem in str(error.fields["problem"])
+    assert allowed in str(error.fields["allowed"])
+
+
+@pytest.mark.parametrize(
+    ("variable", "text"),
+    [
+        ("DATM_CLOSE_LASTFM_SHARE", "2"),
+        ("DATM_CLOSE_FETCH_WORKERS", "eight"),
+        ("DATM_CLOSE_PAY_BATCH", "0"),
+        ("DATM_CLOSE_OUTAGE_SECONDS", "-5"),
+    ],
+)
+def test_a_bad_close_variable_is_refused_saying_it_came_from_the_environment(
+    variable: str, text: str
+) -> None:
+    error = refused({}, environ={variable: text})
+
+    assert setting_of(error) == variable.removeprefix("DATM_")
+    assert str(error.fields["problem"]).startswith(f"{variable} in the environment is ")
 
 
 def test_a_quote_validity_that_loads_gives_quotes_valid_that_long() -> None:

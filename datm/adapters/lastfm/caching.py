@@ -79,7 +79,7 @@ class SharedCache(Protocol):
 
 # Passed straight through: no request (api_key, auth_url), single-use (auth), or
 # signed with a user's session (authenticated_user: it checks the key is still good);
-# ``fresh`` hands out the port behind this cache (the close reads through it).
+# ``fresh`` hands out an uncached port (the close reads through it).
 NEVER_CACHED = frozenset(
     {"api_key", "auth_url", "get_token", "get_session", "authenticated_user", "fresh"}
 )
@@ -144,7 +144,9 @@ class _Entry:
 
 class CachingLastfm(LastfmPort):
     """Wraps any ``LastfmPort``; thread-safe. ``clock`` (wall seconds) must agree
-    across processes sharing ``shared``; tests inject one for the local layer."""
+    across processes sharing ``shared``; tests inject one for the local layer.
+    ``fresh``: what ``fresh()`` hands out, past this cache (the wiring gives the
+    upstream under the close's share of the rate); unset, ``inner.fresh()``."""
 
     def __init__(
         self,
@@ -154,10 +156,12 @@ class CachingLastfm(LastfmPort):
         max_entries: int = 10_000,
         wait_seconds: float = 60.0,
         clock: Callable[[], float] = time.time,
+        fresh: LastfmPort | None = None,
     ) -> None:
         if max_entries < 1:
             raise InvalidInput("max_entries", "the in-process cache needs room for one entry")
         self._inner = inner
+        self._fresh = fresh
         self._shared = shared
         self._ttls = ttls or CacheTtls()
         self._clock = clock
@@ -168,8 +172,8 @@ class CachingLastfm(LastfmPort):
         self._flights = SingleFlight(wait_seconds)
 
     def fresh(self) -> LastfmPort:
-        """The uncached port, for callers that must see last.fm's numbers now."""
-        return self._inner.fresh()
+        """An uncached port, for callers that must see last.fm's numbers now."""
+        return self._inner.fresh() if self._fresh is None else self._fresh
 
     # --- the cache --------------------------------------------------------------
 

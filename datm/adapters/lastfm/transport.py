@@ -12,7 +12,9 @@ without patching pylast or ``ssl``:
 - connections are pooled across calls: pylast's per-call client "closes" this
   transport, which keeps its pool; ``shutdown`` really closes it, for good: a
   request after it fails with ``ProgrammingError`` rather than opening a new
-  pool that nobody would close (``datm.close``).
+  pool that nobody would close (``datm.close``);
+- ``with_rate_limiter`` gives a transport under another limit on the same pool
+  (the close's share of the rate): one pool to close, one set of connections.
 
 Proxy variables of the environment (HTTPS_PROXY) do not apply: this transport
 talks to last.fm directly.
@@ -20,6 +22,7 @@ talks to last.fm directly.
 
 from __future__ import annotations
 
+import copy
 import ssl
 import threading
 
@@ -31,41 +34,59 @@ from datm.ports.rate_limit import RateLimiter
 CLOSED = "the last.fm client was closed (datm.close): build a new injector to use it again"
 
 
+class _Connections:
+    """The pooled connections, shared by every transport made from one: opened on
+    first use, closed once and for all by ``shutdown``."""
+
+    def __init__(self, ca_file: str | None) -> None:
+        self._ca_file = ca_file
+        self._pool: httpx.HTTPTransport | None = None
+        self._lock = threading.Lock()
+        self.shut = False
+
+    def open(self) -> httpx.HTTPTransport:
+        # Built on first use: reading the CA file is IO, which providers must not do.
+        with self._lock:
+            if self.shut:  # shut down while this request waited for the rate limit
+                raise ProgrammingError(CLOSED)
+            if self._pool is None:
+                tls = ssl.create_default_context(cafile=self._ca_file)
+                self._pool = httpx.HTTPTransport(verify=tls, trust_env=False)
+            return self._pool
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self.shut = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+
 class LastfmTransport(httpx.BaseTransport):
     def __init__(self, rate_limiter: RateLimiter, timeout: float, ca_file: str | None) -> None:
         self._rate_limiter = rate_limiter
         self._timeout = httpx.Timeout(timeout).as_dict()
-        self._ca_file = ca_file
-        self._pool: httpx.HTTPTransport | None = None
-        self._lock = threading.Lock()
-        self._shut = False
+        self._connections = _Connections(ca_file)
+
+    def with_rate_limiter(self, rate_limiter: RateLimiter) -> LastfmTransport:
+        """This transport under ``rate_limiter`` instead, on the same connections:
+        shutting either down shuts both."""
+        twin = copy.copy(self)  # shallow: the copy shares ``_connections``
+        twin._rate_limiter = rate_limiter
+        return twin
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         # Checked before the rate limit, so a closed client waits for no slot. pylast
         # wraps the error in NetworkError; errors.translate hands it back unchanged.
-        if self._shut:
+        if self._connections.shut:
             raise ProgrammingError(CLOSED)
         self._rate_limiter.acquire()
         request.extensions["timeout"] = self._timeout
-        return self._open().handle_request(request)
+        return self._connections.open().handle_request(request)
 
     def close(self) -> None:
         """Called by pylast's per-call client as it closes: the pool stays open."""
 
     def shutdown(self) -> None:
         """Close the pooled connections; idempotent. Later requests are refused."""
-        with self._lock:
-            self._shut = True
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.close()
-
-    def _open(self) -> httpx.HTTPTransport:
-        # Built on first use: reading the CA file is IO, which providers must not do.
-        with self._lock:
-            if self._shut:  # shut down while this request waited for the rate limit
-                raise ProgrammingError(CLOSED)
-            if self._pool is None:
-                tls = ssl.create_default_context(cafile=self._ca_file)
-                self._pool = httpx.HTTPTransport(verify=tls, trust_env=False)
-            return self._pool
+        self._connections.shutdown()
