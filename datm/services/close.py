@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (artists paid, artists of record) after each batch
 StepListener = Callable[[CloseProgress], None]
+ANOTHER_CLOSE_POLL = 0.2  # seconds between looks at batches another close is paying
 
 
 @dataclass
@@ -157,7 +158,10 @@ class CloseService:
         while True:
             batch = self._pay(day)
             if not batch.artists:
-                break
+                if not self._paying_elsewhere(day):
+                    break
+                time.sleep(ANOTHER_CLOSE_POLL)
+                continue
             paid += batch.artists
             tally.closed += batch.artists
             tally.holders += batch.holders
@@ -194,6 +198,13 @@ class CloseService:
     @retry_on_conflict()
     def _pay(self, day: date) -> PaidBatch:
         return self._book.pay(day, self._batch, self._clock.now())
+
+    def _paying_elsewhere(self, day: date) -> bool:
+        """Whether artists with numbers are still unpaid: another close of the day,
+        run at the same time, holds their batch (a batch it dies in is rolled back
+        and comes to this one)."""
+        counts = self._book.progress(day)
+        return counts.paid < counts.fetched
 
     @retry_on_conflict()
     def _finish(self, day: date) -> bool:

@@ -30,7 +30,7 @@ from datm.domain.lastfm import ArtistInfo
 from datm.ports.close import CloseBook
 from datm.ports.lastfm import LastfmPort
 
-log = logging.getLogger("datm.services.close")
+log = logging.getLogger(__name__)
 
 PAGE = 1_000  # artists of record read per query
 STORE_EVERY = 200  # numbers per write...

@@ -402,7 +402,7 @@ def test_the_close_pays_the_holders_of_record_not_those_after_the_cut_off(game: 
     is; a reset or a deletion after it is paid nothing; the history keeps the
     price of the cut-off, and max shares its N."""
     (seller, resetter, leaver), artists = held_artists(game, 3)
-    sold, reset_artist, left_artist = artists
+    sold = artists[0]
     late_buyer = game.login()
     before = {m: game.numbers(m) for m in artists}
     money = {w.player: game.players.money(w.session_key) for w in (seller, resetter, late_buyer)}

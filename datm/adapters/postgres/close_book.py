@@ -42,6 +42,8 @@ from datm.domain.closes import (
 from datm.domain.errors import Conflict
 from datm.ports.close import CloseBook
 
+SNAPSHOT_ISOLATION = "REPEATABLE READ"  # the cut-off's copy reads one instant
+WRITING = "READ COMMITTED"  # as every other writer: row locks, fresh reads per statement
 RECORD_COLUMNS = (
     "day, started_at, finished_at, artists_closed, cut_off_at, players, top_listeners, paid_from"
 )
@@ -194,10 +196,15 @@ class PostgresCloseBook(CloseBook):
         self._engine = engine
         self._schema = schema_check.guard(engine)
 
-    def _connect(self) -> Connection:
+    def _connect(self, isolation: str = "AUTOCOMMIT") -> Connection:
+        """A connection; the pool's are in autocommit (engine.py), so each
+        transaction here asks for its isolation level, and the pool resets it."""
         if not self._schema.verified:
             self._schema.require(self._engine)
-        return self._engine.connect()
+        conn = self._engine.connect()
+        if isolation != "AUTOCOMMIT":
+            conn.execution_options(isolation_level=isolation)
+        return conn
 
     def _one(self, statement: Any, **params: Any) -> Any:
         with translated(), self._connect() as conn:
@@ -229,8 +236,7 @@ class PostgresCloseBook(CloseBook):
         done = self._existing_cut_off(day)
         if done is not None:
             return done
-        with translated(), self._connect() as conn:
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with translated(), self._connect(SNAPSHOT_ISOLATION) as conn:
             transaction = conn.begin()
             with market:  # trading is refused for this round trip only
                 conn.execute(SNAPSHOT)
@@ -286,13 +292,13 @@ class PostgresCloseBook(CloseBook):
             "failure_code": [code for code, _ in failures],
             "failure_reason": [reason for _, reason in failures],
         }
-        with translated(), self._connect() as conn, conn.begin():
+        with translated(), self._connect(WRITING) as conn, conn.begin():
             return int(conn.execute(STORE_NUMBERS, params).rowcount)
 
     # --- payment ----------------------------------------------------------------------
 
     def pay(self, day: date, limit: int, at: datetime) -> PaidBatch:
-        with translated(), self._connect() as conn, conn.begin():
+        with translated(), self._connect(WRITING) as conn, conn.begin():
             batch = list(conn.execute(TAKE_BATCH, {"day": day, "limit": limit}).scalars())
             if not batch:
                 return PaidBatch(0, 0, 0, 0)
@@ -319,7 +325,7 @@ class PostgresCloseBook(CloseBook):
             return [(r[0], r[1], r[2]) for r in conn.execute(KEPT, {"day": day})]
 
     def finish(self, day: date, at: datetime) -> bool:
-        with translated(), self._connect() as conn, conn.begin():
+        with translated(), self._connect(WRITING) as conn, conn.begin():
             if conn.execute(FINISH, {"day": day, "at": at}).first() is None:
                 finished = conn.execute(IS_FINISHED, {"day": day}).scalar()
                 return bool(finished)
