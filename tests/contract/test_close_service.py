@@ -8,6 +8,7 @@ import dataclasses
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from datm.domain.player import LedgerKind
 from datm.ports.clock import Clock
 from datm.ports.close import CloseBook
 from datm.ports.lastfm import LastfmPort
-from datm.ports.market import MarketLock
+from datm.ports.market import MarketLock, MarketLockHolder
 from datm.ports.unit_of_work import UnitOfWorkFactory
 from datm.services.close import CloseService
 from datm.services.results import (
@@ -56,13 +57,15 @@ def untimed(report: CloseReport) -> CloseReport:
     return dataclasses.replace(report, duration_seconds=0.0, trading_refused_seconds=0.0)
 
 
-def closing(game: Game, batch: int, **settings: Any) -> CloseService:
+def closing(
+    game: Game, batch: int, lock: MarketLock | None = None, **settings: Any
+) -> CloseService:
     """The game's close, paying ``batch`` artists per transaction."""
     chosen = game.get(Settings).replace(close_pay_batch=batch, **settings)
     return CloseService(
         game.get(CloseBook),  # type: ignore[type-abstract]
         game.get(LastfmPort),  # type: ignore[type-abstract]
-        game.get(MarketLock),  # type: ignore[type-abstract]
+        lock or game.get(MarketLock),  # type: ignore[type-abstract]
         game.get(Clock),  # type: ignore[type-abstract]
         chosen,
     )
@@ -494,3 +497,50 @@ def test_a_day_that_is_not_a_date_is_invalid_and_writes_nothing(game: Game, give
         game.close.run(day=given)
 
     assert game.snapshot(alice) == before
+
+
+class ThenReset(MarketLock):
+    """The game's market lock; on release, before the close goes on, ``reset``."""
+
+    def __init__(self, inner: MarketLock, reset: Callable[[], object]) -> None:
+        self._inner, self._reset = inner, reset
+
+    def acquire(self, timeout: float) -> None:
+        self._inner.acquire(timeout)
+
+    def release(self) -> None:
+        self._inner.release()
+        self._reset()
+
+    def is_open(self) -> bool:
+        return self._inner.is_open()
+
+    def holder(self) -> MarketLockHolder | None:
+        return self._inner.holder()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def test_a_reset_as_soon_as_the_cut_off_lets_the_market_go_is_paid_nothing(game: Game) -> None:
+    """On Postgres the holders of record are copied after the lock is released,
+    from the snapshot taken under it: a reset then commits before the copy does."""
+    (alice, bob), (reset_artist, kept_artist) = held_artists(game, 2)
+    before = game.numbers(kept_artist)
+    bob_money = game.players.money(bob.session_key)
+    game.next_day()
+    dividend = close_of(before, game.numbers(kept_artist))[1]
+    lock = ThenReset(
+        game.get(MarketLock),  # type: ignore[type-abstract]
+        lambda: game.players.reset(alice.session_key),
+    )
+
+    report = closing(game, batch=10, lock=lock).run()
+
+    assert report.finished and report.holders_paid == 1
+    assert game.players.money(alice.session_key) == expected.STARTING_MONEY
+    assert not [e for e in game.ledger(alice.player) if e.kind is LedgerKind.DIVIDEND]
+    assert game.players.profile(alice.player).points == Points(0, 0, 0, 0)
+    assert game.players.money(bob.session_key) == bob_money + dividend
+    assert game.market.history(reset_artist, 1)[-1].day == game.clock.today()
+    assert game.audit.audit().ok

@@ -15,7 +15,10 @@ every holder of record of the batch in name order, then, in statements issued
 after those locks were granted, so that they see a reset or a deletion that
 committed meanwhile (docs/notes: READ COMMITTED reads the snapshot of the
 statement), the players, ledger, artists (locked in MBID order), history and
-trophies, and the batch is marked paid. Players before artists, each in key
+trophies, and the batch is marked paid. A holder of record whose ``reset_seq`` is
+past the cut-off's mark reset (or left) since, and is not paid: a mark on the
+player's row, because a reset during the cut-off's copy cannot see that copy's
+rows to delete them. Players before artists, each in key
 order, as every trade and reset locks them: no deadlock with trading.
 """
 
@@ -51,13 +54,15 @@ RECORD = text(f"SELECT {RECORD_COLUMNS} FROM closes WHERE day = :day")
 UNFINISHED_BEFORE = text("SELECT min(day) FROM closes WHERE day < :day AND finished_at IS NULL")
 LATEST_DAY = text("SELECT max(day) FROM closes")
 
-# The snapshot of the cut-off: the first statement of its transaction.
-SNAPSHOT = text("SELECT 1")
+# The snapshot of the cut-off: the first statement of its transaction, which also
+# reads the reset sequence (no reset is in flight: resets take the market gate).
+SNAPSHOT = text("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM player_resets")
 PUT_CUT_OFF = text(
-    "INSERT INTO closes (day, started_at, cut_off_at, players, top_listeners)"
-    " VALUES (:day, :at, :at, (SELECT count(*) FROM players), :top)"
+    "INSERT INTO closes (day, started_at, cut_off_at, players, top_listeners, reset_mark)"
+    " VALUES (:day, :at, :at, (SELECT count(*) FROM players), :top, :mark)"
     " ON CONFLICT (day) DO UPDATE SET cut_off_at = excluded.cut_off_at,"
-    " players = excluded.players, top_listeners = excluded.top_listeners"
+    " players = excluded.players, top_listeners = excluded.top_listeners,"
+    " reset_mark = excluded.reset_mark"
     " WHERE closes.cut_off_at IS NULL AND closes.finished_at IS NULL"
     " RETURNING players"
 )
@@ -105,6 +110,7 @@ TAKE_BATCH = text(
     "SELECT mbid FROM close_artists WHERE day = :day AND NOT paid AND listeners IS NOT NULL"
     " ORDER BY mbid LIMIT :limit FOR UPDATE SKIP LOCKED"
 )
+RESET_MARK = text("SELECT reset_mark FROM closes WHERE day = :day")
 _HOLDERS_OF_BATCH = "SELECT player FROM close_holders WHERE day = :day AND mbid = ANY(:batch)"
 LOCK_HOLDERS = text(
     f"SELECT 1 FROM players WHERE name IN ({_HOLDERS_OF_BATCH}) ORDER BY name FOR UPDATE"
@@ -128,7 +134,7 @@ PAY_HOLDERS = text(
     "   points_monthly = CASE WHEN date_trunc('month', p.points_day) = date_trunc('month', :day)"
     "    THEN p.points_monthly ELSE 0 END + s.points,"
     "   points_day = :day"
-    "  FROM per_player s WHERE p.name = s.player RETURNING p.name),"
+    "  FROM per_player s WHERE p.name = s.player AND p.reset_seq <= :mark RETURNING p.name),"
     " entries AS ("
     "  INSERT INTO ledger (player, amount, kind, at, reference)"
     "  SELECT d.player, d.dividend, 'dividend', :at, d.mbid || ':' || :day_text"
@@ -161,7 +167,7 @@ AWARD_TROPHIES = text(
     "   (SELECT count(*) FROM holdings h WHERE h.player = p.name) AS held,"
     "   p.money + coalesce((SELECT sum(datm_sell_price(a.price)) FROM holdings h"
     "    JOIN artists a ON a.mbid = h.mbid WHERE h.player = p.name), 0) AS worth"
-    f"  FROM players p WHERE p.name IN ({_HOLDERS_OF_BATCH})) s"
+    f"  FROM players p WHERE p.name IN ({_HOLDERS_OF_BATCH}) AND p.reset_seq <= :mark) s"
     " CROSS JOIN (VALUES ('first_trade'), ('collector'), ('tycoon')) AS r(uid)"
     " WHERE CASE r.uid WHEN 'first_trade' THEN s.trades_made >= 1"
     "  WHEN 'collector' THEN s.held >= :collector ELSE s.worth >= :tycoon END"
@@ -239,8 +245,8 @@ class PostgresCloseBook(CloseBook):
         with translated(), self._connect(SNAPSHOT_ISOLATION) as conn:
             transaction = conn.begin()
             with market:  # trading is refused for this round trip only
-                conn.execute(SNAPSHOT)
-            params = {"day": day, "at": started_at, "top": top_listeners}
+                mark = conn.execute(SNAPSHOT).scalar_one()
+            params = {"day": day, "at": started_at, "top": top_listeners, "mark": mark}
             row = conn.execute(PUT_CUT_OFF, params).first()
             if row is None:  # finished, or cut off by another close meanwhile
                 transaction.rollback()
@@ -304,6 +310,7 @@ class PostgresCloseBook(CloseBook):
                 return PaidBatch(0, 0, 0, 0)
             params = {
                 "day": day,
+                "mark": conn.execute(RESET_MARK, {"day": day}).scalar_one(),
                 "day_text": day.isoformat(),
                 "batch": batch,
                 "at": at,

@@ -265,7 +265,12 @@ class PostgresCloseRepository(CloseRepository):
         return day if isinstance(day, date) else None
 
     def forget_holder(self, player: str) -> None:
-        self._tx.write("DELETE FROM close_holders WHERE player = %(player)s", {"player": player})
+        # A number, not a delete of the player's holdings of record: a cut-off whose
+        # copy has not committed yet has rows this transaction cannot see.
+        self._tx.write(
+            "UPDATE players SET reset_seq = nextval('player_resets') WHERE name = %(player)s",
+            {"player": player},
+        )
 
 
 class PostgresLeagueRepository(LeagueRepository):

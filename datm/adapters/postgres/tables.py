@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Sequence,
     String,
     Table,
     Text,
@@ -72,6 +73,9 @@ players = Table(
     Column("points_weekly", BigInteger, nullable=False, server_default="0"),
     Column("points_monthly", BigInteger, nullable=False, server_default="0"),
     Column("points_day", Date, nullable=True),
+    # The player's latest reset or departure, from the sequence below (revision
+    # 0008): a close pays a holder of record only if this is not past its cut-off.
+    Column("reset_seq", BigInteger, nullable=False, server_default="0"),
     CheckConstraint("money >= 0", name="money_not_negative"),
     Index(None, "league"),
 )
@@ -186,7 +190,11 @@ closes = Table(
     # When the first artist was paid: from then on the day is the latest close
     # that the daily point totals count (periods.py).
     Column("paid_from", TS, nullable=True),
+    # The reset sequence's value at the cut-off: players reset since are not paid.
+    Column("reset_mark", BigInteger, nullable=True),
 )
+
+player_resets = Sequence("player_resets", metadata=metadata)
 
 # One row per artist listed at the cut-off: its price and previous numbers then,
 # and, once fetched, its fresh numbers and what they pay (or why it keeps its
@@ -211,15 +219,14 @@ close_artists = Table(
     Column("paid", Boolean, nullable=False, server_default=text("false")),
 )
 
-# The holders of record: who held which artist at the cut-off. A reset or a
-# deletion after the cut-off removes the player's rows (the rules pay neither).
+# The holders of record: who held which artist at the cut-off. A player who
+# reset or left since is known by ``players.reset_seq`` (or is gone).
 close_holders = Table(
     "close_holders",
     metadata,
     Column("day", Date, primary_key=True),
     Column("mbid", Key(36), primary_key=True),
     Column("player", Key(64), primary_key=True),
-    Index(None, "player"),
 )
 
 server_secrets = Table(

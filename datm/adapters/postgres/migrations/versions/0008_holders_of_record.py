@@ -7,8 +7,11 @@ Create Date: 2026-12-04
 The close no longer keeps the market locked while it fetches last.fm's numbers
 (hours at full size). It fixes the holders of record at a short cut-off
 (``close_holders``), each listed artist's price and previous numbers
-(``close_artists``), N and L_top (``closes``), fetches the numbers with the market
-open, storing each as it arrives, and pays in large set-based batches.
+(``close_artists``), N, L_top and the reset sequence's value (``closes``), fetches
+the numbers with the market open, storing each as it arrives, and pays in large
+set-based batches. A reset or departure takes a number from ``player_resets``
+into ``players.reset_seq``: a holder of record whose number is past the cut-off's
+mark reset since, and is not paid.
 A close started before this revision and left unfinished is taken up again from a
 new cut-off; its ``paid_from`` is its start, as the old close counted it.
 """
@@ -29,6 +32,7 @@ CLOSE_COLUMNS = (
     ("players", sa.BigInteger()),
     ("top_listeners", sa.BigInteger()),
     ("paid_from", TS),
+    ("reset_mark", sa.BigInteger()),
 )
 
 
@@ -50,6 +54,10 @@ def upgrade() -> None:
     for name, kind in CLOSE_COLUMNS:
         op.add_column("closes", sa.Column(name, kind, nullable=True))
     op.execute("UPDATE closes SET paid_from = started_at")
+    op.execute("CREATE SEQUENCE player_resets")
+    op.add_column(
+        "players", sa.Column("reset_seq", sa.BigInteger(), server_default="0", nullable=False)
+    )
     op.create_table(
         "close_artists",
         sa.Column("day", sa.Date(), nullable=False),
@@ -74,12 +82,13 @@ def upgrade() -> None:
         sa.Column("player", sa.String(length=64, collation="C"), nullable=False),
         sa.PrimaryKeyConstraint("day", "mbid", "player", name=op.f("pk_close_holders")),
     )
-    op.create_index(op.f("ix_close_holders_player"), "close_holders", ["player"])
 
 
 def downgrade() -> None:
     op.drop_table("close_holders")
     op.drop_table("close_artists")
+    op.drop_column("players", "reset_seq")
+    op.execute("DROP SEQUENCE player_resets")
     for name, _ in reversed(CLOSE_COLUMNS):
         op.drop_column("closes", name)
     op.execute("DROP FUNCTION datm_sell_price(bigint)")
