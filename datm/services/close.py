@@ -140,13 +140,15 @@ class CloseService:
             "close of %s: cut-off at %s; %d artists and %d holdings of record, %d players",
             day, cut.at.isoformat(), cut.artists, cut.holdings, cut.players,
         )  # fmt: skip
-        notify(CloseProgress(CloseStep.CUT_OFF, cut.artists, cut.artists))
+        notify(CloseProgress(CloseStep.CUT_OFF, cut.artists, cut.artists, day=day))
         counts = self._book.progress(day)
         tally.skipped += counts.paid
 
-        def fetched(stored: int, kept: int, rate: float) -> None:
-            done = counts.fetched + stored
-            notify(CloseProgress(CloseStep.FETCHED, done, counts.artists, counts.kept + kept, rate))
+        def fetched(stored: int, kept: int, rate: float, paused: float = 0.0) -> None:
+            done, failed = counts.fetched + stored, counts.kept + kept
+            notify(
+                CloseProgress(CloseStep.FETCHED, done, counts.artists, failed, rate, day, paused)
+            )
 
         if counts.fetched < counts.artists:
             outcome = Fetcher(self._book, self._lastfm.fresh(), self._policy).run(cut, fetched)
@@ -155,6 +157,7 @@ class CloseService:
         else:
             fetched(0, 0, 0.0)
         paid = counts.paid
+        notify(CloseProgress(CloseStep.PAID, paid, counts.artists, day=day))  # paid before
         while True:
             batch = self._pay(day)
             if not batch.artists:
@@ -167,7 +170,7 @@ class CloseService:
             tally.holders += batch.holders
             tally.dividends += batch.dividends
             tally.points += batch.points
-            notify(CloseProgress(CloseStep.PAID, paid, counts.artists))
+            notify(CloseProgress(CloseStep.PAID, paid, counts.artists, day=day))
             if progress is not None:
                 progress(paid, counts.artists)
         finished = self._finish(day)

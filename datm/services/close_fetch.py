@@ -66,7 +66,8 @@ class _State:
     pause: float = FIRST_PAUSE
 
 
-Report = Callable[[int, int, float], None]  # (fetched, kept, per second) so far
+# (fetched, kept, per second) so far, and seconds of a pause about to begin
+Report = Callable[[int, int, float, float], None]
 
 
 class Fetcher:
@@ -111,19 +112,20 @@ class Fetcher:
                         future.cancel()
                     settle(wait(running).done)
                 if state.in_a_row >= OUTAGE_RUN:
-                    outcome.outage = self._pause(state)
+                    outcome.fetched += self._store(cut.day, buffer)
+                    outcome.outage = self._pause(state, outcome, report)
                     if outcome.outage is not None:
                         break
                 now = time.monotonic()
                 if len(buffer) >= STORE_EVERY or now - stored_at >= STORE_SECONDS:
                     outcome.fetched += self._store(cut.day, buffer)
                     stored_at = now
-                    report(outcome.fetched, outcome.kept, outcome.fetched / (now - started))
+                    report(outcome.fetched, outcome.kept, outcome.fetched / (now - started), 0.0)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             outcome.fetched += self._store(cut.day, buffer)
         elapsed = max(time.monotonic() - started, 1e-9)
-        report(outcome.fetched, outcome.kept, outcome.fetched / elapsed)
+        report(outcome.fetched, outcome.kept, outcome.fetched / elapsed, 0.0)
         return outcome
 
     def _pages(self, day: date) -> Iterator[list[ArtistOfRecord]]:
@@ -162,13 +164,16 @@ class Fetcher:
         state.in_a_row = 0
         return close_rules.numbers(artist, info.listeners, info.playcount, n, top)
 
-    def _pause(self, state: _State) -> LastfmUnavailable | None:
+    def _pause(
+        self, state: _State, outcome: FetchOutcome, report: Report
+    ) -> LastfmUnavailable | None:
         left = self._policy.outage_seconds - state.paused
         if left <= 0:
             return LastfmUnavailable(f"{state.in_a_row} failures in a row; the close stops here")
         pause = min(state.pause, left)
         log.warning("close: last.fm failing (%d in a row); fetching pauses %.1f s",
                     state.in_a_row, pause)  # fmt: skip
+        report(outcome.fetched, outcome.kept, 0.0, pause)
         self._policy.sleep(pause)
         state.paused += pause
         state.pause = min(state.pause * 2, LONGEST_PAUSE)

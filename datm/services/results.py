@@ -206,25 +206,29 @@ class CloseStep(StrEnum):
 
     CUT_OFF = "cut-off"  # the market closed: who holds what is fixed
     FETCHED = "fetched"  # an artist's fresh last.fm numbers are in (or could not be had)
-    PAID = "paid"  # an artist's holders are paid (or it was skipped, or failed)
+    PAID = "paid"  # artists paid: their holders of record, history, numbers, max shares
 
 
 @dataclass(frozen=True, slots=True)
 class CloseProgress:
-    """How far one step of a close has come: ``done`` of ``total`` artists of
-    record dealt with (the total is fixed at the cut-off), ``failed`` of them
-    without fresh numbers."""
+    """How far one step of the close of ``day`` has come: ``done`` of ``total``
+    artists of record dealt with (the total is fixed at the cut-off), ``failed`` of
+    them without fresh numbers. A FETCHED event with ``paused`` > 0 says last.fm is
+    failing and fetching waits that many seconds before trying again."""
 
     step: CloseStep
     done: int
     total: int
     failed: int = 0  # fetched: artists that kept their numbers (last.fm had none)
     per_second: float = 0.0  # fetched: this run's rate of numbers coming in
+    day: date | None = None  # the close's day: a run may first finish an earlier one
+    paused: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class FailedArtist:
-    """An artist a close left open, and why: a rerun of the close picks it up."""
+    """An artist whose fresh numbers could not be had, and why: it kept its previous
+    numbers (no points, no dividend that day), as game-rules.md says."""
 
     mbid: str
     code: str  # the DatmError's code, e.g. "lastfm_unavailable", "unknown_artist"
@@ -233,8 +237,12 @@ class FailedArtist:
 
 @dataclass(frozen=True, slots=True)
 class CloseReport:
-    """What one run of the close did. Counts are this run's: a rerun of a close that
-    died half way reports what it paid, not what the first run had."""
+    """What one run of the close did. Counts are this run's, over every day it closed
+    (a run first finishes an earlier unfinished close): a rerun of a close that died
+    half way reports what it paid, not what the first run had. ``failed`` lists the
+    artists of those days that kept their previous numbers, whichever run found it.
+    ``finished`` is False when the run stopped early (a last.fm outage), whichever
+    day it was on: run it again."""
 
     day: date
     already_closed: bool

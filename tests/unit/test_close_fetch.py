@@ -140,10 +140,15 @@ def test_an_outage_pauses_fetching_with_growing_back_off_then_resumes() -> None:
             raise LastfmUnavailable("HTTP 503")
 
     lastfm = ScriptedLastfm(world.clock, script)
-    outcome = world.fetch(lastfm, workers=1)
+    reported: list[float] = []
+    policy = FetchPolicy(1, 30.0, sleep=world.pauses.append)
+    outcome = Fetcher(world.book, lastfm, policy).run(
+        world.cut, lambda fetched, kept, rate, paused: reported.append(paused)
+    )
 
     assert (outcome.fetched, outcome.kept, outcome.outage) == (len(world.mbids), 0, None)
     assert world.pauses == [1.0, 2.0, 4.0, 8.0]
+    assert [p for p in reported if p] == world.pauses  # each pause announced before it
     assert len(lastfm.calls) == len(world.mbids) + OUTAGE_RUN + 3  # paused, not burning through
 
 
@@ -177,7 +182,7 @@ def test_numbers_are_stored_as_they_arrive_so_a_run_that_dies_refetches_only_the
     class Died(Exception):
         pass
 
-    def die_once_some_are_stored(fetched: int, kept: int, rate: float) -> None:
+    def die_once_some_are_stored(fetched: int, kept: int, rate: float, paused: float) -> None:
         if fetched:
             raise Died
 
