@@ -111,7 +111,15 @@ TAKE_BATCH = text(
     " ORDER BY mbid LIMIT :limit FOR UPDATE SKIP LOCKED"
 )
 RESET_MARK = text("SELECT reset_mark FROM closes WHERE day = :day")
-_HOLDERS_OF_BATCH = "SELECT player FROM close_holders WHERE day = :day AND mbid = ANY(:batch)"
+# The batch as a relation: its size is known to the planner, which then probes
+# the keys of close_holders and close_artists for it instead of scanning them.
+_BATCH = "unnest(CAST(:batch AS text[])) AS b(mbid)"
+_HOLDERS_OF_BATCH = (
+    f"SELECT h.player FROM {_BATCH} JOIN close_holders h ON h.day = :day AND h.mbid = b.mbid"
+)
+# Planning is cheap here and compiling is not: JIT would cost more than it saves
+# on statements over a batch's few thousand rows.
+NO_JIT = text("SET LOCAL jit = off")
 LOCK_HOLDERS = text(
     f"SELECT 1 FROM players WHERE name IN ({_HOLDERS_OF_BATCH}) ORDER BY name FOR UPDATE"
 )
@@ -120,9 +128,9 @@ LOCK_HOLDERS = text(
 # dividend and artist as the per-artist close wrote them.
 PAY_HOLDERS = text(
     "WITH due AS ("
-    "  SELECT h.player, c.mbid, c.points, c.dividend FROM close_holders h"
-    "  JOIN close_artists c ON c.day = h.day AND c.mbid = h.mbid"
-    "  WHERE h.day = :day AND h.mbid = ANY(:batch)),"
+    f"  SELECT h.player, c.mbid, c.points, c.dividend FROM {_BATCH}"
+    "  JOIN close_artists c ON c.day = :day AND c.mbid = b.mbid"
+    "  JOIN close_holders h ON h.day = :day AND h.mbid = b.mbid),"
     " per_player AS ("
     "  SELECT player, sum(points) AS points, sum(dividend) AS dividend FROM due GROUP BY player),"
     " paid AS ("
@@ -150,12 +158,13 @@ CLOSE_ARTISTS = text(
     " max_shares = GREATEST(a.holders, c.max_shares)"
     " FROM close_artists c"
     " WHERE c.day = :day AND c.mbid = a.mbid AND a.mbid IN"
-    " (SELECT mbid FROM artists WHERE mbid = ANY(:batch) ORDER BY mbid FOR UPDATE)"
+    f" (SELECT l.mbid FROM {_BATCH} JOIN artists l ON l.mbid = b.mbid"
+    "   ORDER BY l.mbid FOR UPDATE OF l)"
 )
 PUT_HISTORY = text(
     "INSERT INTO history (mbid, day, price, points, dividend)"
-    " SELECT mbid, day, price, points, dividend FROM close_artists"
-    " WHERE day = :day AND mbid = ANY(:batch)"
+    f" SELECT c.mbid, c.day, c.price, c.points, c.dividend FROM {_BATCH}"
+    " JOIN close_artists c ON c.day = :day AND c.mbid = b.mbid"
     " ON CONFLICT (mbid, day) DO UPDATE SET price = excluded.price,"
     " points = excluded.points, dividend = excluded.dividend"
 )
@@ -173,7 +182,9 @@ AWARD_TROPHIES = text(
     "  WHEN 'collector' THEN s.held >= :collector ELSE s.worth >= :tycoon END"
     " ON CONFLICT DO NOTHING"
 )
-MARK_PAID = text("UPDATE close_artists SET paid = true WHERE day = :day AND mbid = ANY(:batch)")
+MARK_PAID = text(
+    f"UPDATE close_artists c SET paid = true FROM {_BATCH} WHERE c.day = :day AND c.mbid = b.mbid"
+)
 PAYING = text("UPDATE closes SET paid_from = coalesce(paid_from, :at) WHERE day = :day")
 
 PROGRESS = text(
@@ -317,6 +328,7 @@ class PostgresCloseBook(CloseBook):
                 "collector": trophies.COLLECTOR_HOLDINGS,
                 "tycoon": trophies.TYCOON_NET_WORTH,
             }
+            conn.execute(NO_JIT)
             conn.execute(LOCK_HOLDERS, params)
             holders, dividends, points, _ = conn.execute(PAY_HOLDERS, params).one()
             for statement in (CLOSE_ARTISTS, PUT_HISTORY, AWARD_TROPHIES, MARK_PAID, PAYING):
