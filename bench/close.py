@@ -31,11 +31,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg2
-
-import datm
 from injector import Binder, Module
 from sqlalchemy import Engine, event
 
+import datm
 from datm.adapters.clock import SystemClock
 from datm.adapters.offline.lastfm import OfflineLastfm
 from datm.domain import close as close_rules
@@ -171,7 +170,7 @@ def baseline(url: str, day: date, at: datetime, rows: list[tuple[Any, ...]]) -> 
     with conn.cursor() as cur:
         started = time.perf_counter()
         cur.execute(
-            "CREATE TEMP TABLE fresh (mbid text COLLATE \"C\" PRIMARY KEY, listeners bigint,"
+            'CREATE TEMP TABLE fresh (mbid text COLLATE "C" PRIMARY KEY, listeners bigint,'
             " playcount bigint, points bigint, dividend bigint, max_shares integer)"
         )
         values = ",".join(cur.mogrify("(%s,%s,%s,%s,%s,%s)", r).decode() for r in rows)
@@ -259,7 +258,9 @@ def main() -> None:
     for mbid, (listeners, playcount) in numbers.items():
         n = close_rules.numbers(last[mbid], listeners, playcount, players, TOP_LISTENERS)
         rows.append((mbid, listeners, playcount, n.points, n.dividend, n.max_shares))
-    print(f"game: {players:,} players, {len(numbers):,} artists, {holdings:,} holdings; close {day}")
+    print(
+        f"game: {players:,} players, {len(numbers):,} artists, {holdings:,} holdings; close {day}"
+    )
 
     base_seconds, base_totals = baseline(url, day, at, rows)
     print(f"baseline (hand-written SQL, one transaction, rolled back): {base_seconds:.1f} s")
