@@ -71,12 +71,13 @@ PUT_CUT_OFF = text(
 COPY_ARTISTS = text(
     "INSERT INTO close_artists (day, mbid, price, last_listeners, last_playcount)"
     " SELECT :day, mbid, price, last_listeners, last_playcount FROM artists"
-    " WHERE last_closed_on IS NULL OR last_closed_on < :day"
+    " WHERE last_closed_on IS NULL OR last_closed_on < :day ORDER BY mbid"
 )
+# In key order: the primary key then grows at its right edge, as a bulk load.
 COPY_HOLDERS = text(
     "INSERT INTO close_holders (day, mbid, player)"
     " SELECT :day, h.mbid, h.player FROM holdings h JOIN close_artists c"
-    " ON c.day = :day AND c.mbid = h.mbid"
+    " ON c.day = :day AND c.mbid = h.mbid ORDER BY h.mbid, h.player"
 )
 COUNT_HOLDERS = text("SELECT count(*) FROM close_holders WHERE day = :day")
 
@@ -203,9 +204,20 @@ FINISH = text(
     " RETURNING day"
 )
 IS_FINISHED = text("SELECT finished_at IS NOT NULL FROM closes WHERE day = :day")
-# A finished close keeps only why artists kept their numbers.
-FORGET_HOLDERS = text("DELETE FROM close_holders WHERE day = :day")
+# A finished close keeps only why artists kept their numbers. The holders of
+# record of finished closes (a million rows at full size) go at once when no
+# unfinished close has any, which the table lock makes sure of: a cut-off still
+# copying would otherwise lose its rows.
 FORGET_PAID = text("DELETE FROM close_artists WHERE day = :day AND failure_code IS NULL")
+LOCK_HOLDERS_TABLE = text("LOCK TABLE close_holders IN ACCESS EXCLUSIVE MODE")
+UNFINISHED_HOLDERS = text(
+    "SELECT EXISTS (SELECT 1 FROM closes c WHERE c.finished_at IS NULL"
+    " AND EXISTS (SELECT 1 FROM close_holders h WHERE h.day = c.day))"
+)
+FORGET_ALL_HOLDERS = text("TRUNCATE close_holders")
+FORGET_FINISHED_HOLDERS = text(
+    "DELETE FROM close_holders WHERE day IN (SELECT day FROM closes WHERE finished_at IS NOT NULL)"
+)
 
 
 class PostgresCloseBook(CloseBook):
@@ -344,10 +356,16 @@ class PostgresCloseBook(CloseBook):
             return [(r[0], r[1], r[2]) for r in conn.execute(KEPT, {"day": day})]
 
     def finish(self, day: date, at: datetime) -> bool:
-        with translated(), self._connect(WRITING) as conn, conn.begin():
-            if conn.execute(FINISH, {"day": day, "at": at}).first() is None:
-                finished = conn.execute(IS_FINISHED, {"day": day}).scalar()
-                return bool(finished)
-            conn.execute(FORGET_HOLDERS, {"day": day})
-            conn.execute(FORGET_PAID, {"day": day})
+        with translated(), self._connect(WRITING) as conn:
+            with conn.begin():
+                if conn.execute(FINISH, {"day": day, "at": at}).first() is not None:
+                    conn.execute(FORGET_PAID, {"day": day})
+                elif not conn.execute(IS_FINISHED, {"day": day}).scalar():
+                    return False
+            # Apart from the finish, and again on every call for a finished day: a
+            # close still paying this day (run at the same time) holds the table.
+            with conn.begin():
+                conn.execute(LOCK_HOLDERS_TABLE)
+                busy = conn.execute(UNFINISHED_HOLDERS).scalar()
+                conn.execute(FORGET_FINISHED_HOLDERS if busy else FORGET_ALL_HOLDERS)
         return True
