@@ -2,7 +2,8 @@
 
 ``dev seed`` exits 0 when the game is written, 2 when it did not run (bad options,
 no database or one not at the head revision, a game already there without
-``--replace``): then nothing was written, the seed being one transaction.
+``--replace``): then nothing was written, the seed being one transaction (and a
+VACUUM after it).
 """
 
 from __future__ import annotations
@@ -107,7 +108,10 @@ def seed(
     except DatmError as error:
         raise CommandError(hidden(str(error), target)) from error
     except KeyboardInterrupt:
-        stderr(ctx).print("interrupted: nothing was written (the seed is one transaction)")
+        if bar.part == "vacuum":
+            stderr(ctx).print("interrupted: the game is written, but not yet vacuumed")
+        else:
+            stderr(ctx).print("interrupted: nothing was written (the seed is one transaction)")
         sys.exit(INTERRUPTED)
     out = Console()
     for table in _summary(report):
@@ -139,6 +143,7 @@ class _Bar:
         )
         self._task = self._progress.add_task("", total=parts)
         self._started = False
+        self.part = ""  # the part running
 
     def __enter__(self) -> _Bar:
         return self
@@ -151,6 +156,7 @@ class _Bar:
         if not self._started:
             self._progress.start()
             self._started = True
+        self.part = part
         self._progress.update(self._task, completed=index, description=part)
 
 

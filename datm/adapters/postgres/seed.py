@@ -18,6 +18,8 @@ Determinism. Every random choice is ``hashint8extended(key, seed)`` of a row's
 own key, so the same options (seed and day included) make the same game, row for
 row, whatever plan the server picks.
 
+Then, committed, the tables are vacuumed and analyzed.
+
 The game is consistent by construction, as the audit and the services see it:
 - artists: Zipf-like listeners (the top 3-4 million), playcount 10-30 times that,
   listed the day before the first close at the listing formula's price, with a
@@ -77,7 +79,8 @@ PARTS = (
     "trophies",
     "indexes",
     "constraints",
-    "analyze",
+    "commit",
+    "vacuum",
 )
 # Never emptied by --replace nor refused for rows: the game's configuration.
 KEPT_TABLES = ("alembic_version", "leagues", "server_secrets")
@@ -671,13 +674,24 @@ class _Run:
     parts: list[Part] = field(default_factory=list)
     tables: list[str] = field(default_factory=list)  # the game's, all but KEPT_TABLES
 
+    current: tuple[str, float] | None = None  # the part running, since when
+
     @contextmanager
     def part(self, name: str) -> Iterator[None]:
+        self.start(name)
+        yield
+        self.finish()
+
+    def start(self, name: str) -> None:
         if self.on_part is not None:
             self.on_part(PARTS.index(name), name)
-        started = time.monotonic()
-        yield
+        self.current = (name, time.monotonic())
+
+    def finish(self) -> None:
+        assert self.current is not None
+        name, started = self.current
         self.parts.append(Part(name, time.monotonic() - started))
+        self.current = None
         log.info("seed: %s in %.1f s", name, self.parts[-1].seconds)
 
     def run(self, statement: Any, table: str | None = None, **extra: Any) -> int:
@@ -697,7 +711,7 @@ def seed(
     """Fill the game database at ``url`` (migrated to the head revision) with a
     generated game. Refuses a database holding any game row (``GameNotEmpty``)
     unless ``replace``, which empties every table but the kept ones first. All or
-    nothing: one transaction."""
+    nothing: one transaction, then a VACUUM (ANALYZE) of the tables it filled."""
     options.check()
     today = options.today or datetime.now(UTC).date()
     first_day = today - timedelta(days=options.days + 1)
@@ -724,23 +738,30 @@ def seed(
     )
     connect_errors.install(engine)
     try:
-        with translated(), engine.connect() as connection, connection.begin():
+        with translated(), engine.connect() as connection:
             run = _Run(connection, params, on_part)
-            _refuse(run, database, replace)  # before the first part: nothing to show
-            with run.part("prepare"):
-                restore = _prepare(run, replace)
-            _plan_and_write(run, options)
-            with run.part("indexes"):
-                for statement in restore.indexes:
-                    connection.exec_driver_sql(statement)
-            with run.part("constraints"):
-                for statement in restore.keys:
-                    connection.exec_driver_sql(statement)
-                for sequence in SET_SEQUENCES:
-                    run.run(sequence)
-            with run.part("analyze"):
+            with connection.begin():
+                _refuse(run, database, replace)  # before the first part: nothing to show
+                with run.part("prepare"):
+                    restore = _prepare(run, replace)
+                _plan_and_write(run, options)
+                with run.part("indexes"):
+                    for statement in restore.indexes:
+                        connection.exec_driver_sql(statement)
+                with run.part("constraints"):
+                    for statement in restore.keys:
+                        connection.exec_driver_sql(statement)
+                    for sequence in SET_SEQUENCES:
+                        run.run(sequence)
+                run.start("commit")  # ends with the transaction's block
+            run.finish()
+            # Statistics for the planner, and the visibility map and hint bits set
+            # now rather than by the first readers (whose reads would write every
+            # page): autovacuum may be off, and a benchmark should not pay for them.
+            with run.part("vacuum"):
+                connection.execution_options(isolation_level="AUTOCOMMIT")
                 for table in (*BULK_TABLES, "closes"):
-                    connection.exec_driver_sql(f"ANALYZE {table}")
+                    connection.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
     finally:
         engine.dispose()
     last_close = first_day + timedelta(days=options.days) if options.days else None
