@@ -158,7 +158,9 @@ TOTALS = (
 )
 
 
-def baseline(url: str, day: date, at: datetime, rows: list[tuple[Any, ...]]) -> tuple[float, Any]:
+def baseline(
+    url: str, day: date, at: datetime, rows: list[tuple[Any, ...]], profile: bool
+) -> tuple[float, Any]:
     conn = psycopg2.connect(url)
     params = {
         "day": day,
@@ -177,7 +179,10 @@ def baseline(url: str, day: date, at: datetime, rows: list[tuple[Any, ...]]) -> 
         cur.execute(f"INSERT INTO fresh VALUES {values}")
         cur.execute("ANALYZE fresh")
         for statement in BASELINE:
+            began = time.perf_counter()
             cur.execute(statement, params)
+            if profile:
+                print(f"  {time.perf_counter() - began:7.2f} s  {' '.join(statement.split())[:70]}")
         seconds = time.perf_counter() - started
         cur.execute(TOTALS, params)
         totals = cur.fetchone()
@@ -262,7 +267,7 @@ def main() -> None:
         f"game: {players:,} players, {len(numbers):,} artists, {holdings:,} holdings; close {day}"
     )
 
-    base_seconds, base_totals = baseline(url, day, at, rows)
+    base_seconds, base_totals = baseline(url, day, at, rows, args.profile)
     print(f"baseline (hand-written SQL, one transaction, rolled back): {base_seconds:.1f} s")
     datm_seconds, report, steps = datm_close(url, day, numbers, args.batch, args.profile)
     conn = connect(url)

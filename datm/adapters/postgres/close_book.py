@@ -10,16 +10,16 @@ commits with the ``closes`` row's ``cut_off_at``: until then there is no cut-off
 and a close killed during it takes a new one when run again.
 
 Payment, one transaction per batch of artists: the batch's rows of
-``close_artists`` are locked (SKIP LOCKED: two closes never pay one artist), then
-every holder of record of the batch in name order, then, in statements issued
-after those locks were granted, so that they see a reset or a deletion that
-committed meanwhile (docs/notes: READ COMMITTED reads the snapshot of the
-statement), the players, ledger, artists (locked in MBID order), history and
-trophies, and the batch is marked paid. A holder of record whose ``reset_seq`` is
-past the cut-off's mark reset (or left) since, and is not paid: a mark on the
-player's row, because a reset during the cut-off's copy cannot see that copy's
-rows to delete them. Players before artists, each in key
-order, as every trade and reset locks them: no deadlock with trading.
+``close_artists`` are locked (SKIP LOCKED: two closes never pay one artist); one
+statement pays the holders of record (players, with their ledger rows from the
+rows it updated), then the artists (locked in MBID order), history and trophies,
+and the batch is marked paid. A holder of record whose ``reset_seq`` is past the
+cut-off's mark reset (or left) since, and is not paid: a mark on the player's own
+row, which the UPDATE checks again on the row's latest version when it had to wait
+for a reset's lock, and which a reset during the cut-off's copy (that cannot see
+the copy's rows to delete them) sets all the same. The payment locks players
+before artists, as every trade and reset does; a trade, a reset or a deletion
+waits for no other player's row, so none can close a cycle with it.
 """
 
 from __future__ import annotations
@@ -121,9 +121,6 @@ _HOLDERS_OF_BATCH = (
 # Planning is cheap here and compiling is not: JIT would cost more than it saves
 # on statements over a batch's few thousand rows.
 NO_JIT = text("SET LOCAL jit = off")
-LOCK_HOLDERS = text(
-    f"SELECT 1 FROM players WHERE name IN ({_HOLDERS_OF_BATCH}) ORDER BY name FOR UPDATE"
-)
 # Each holder's dividends and points summed (an UPDATE changes a row once), the
 # lazily rolled-over period totals of Player.add_points, one ledger entry per
 # dividend and artist as the per-artist close wrote them.
@@ -169,15 +166,17 @@ PUT_HISTORY = text(
     " ON CONFLICT (mbid, day) DO UPDATE SET price = excluded.price,"
     " points = excluded.points, dividend = excluded.dividend"
 )
-# The rules of domain.trophies, for the holders just paid (awarded once).
+# The rules of domain.trophies, for the holders just paid (awarded once): their
+# holdings priced in one join, as a set, not a subquery per player.
 AWARD_TROPHIES = text(
     "INSERT INTO trophies (player, uid, awarded_at)"
     " SELECT s.name, r.uid, :at FROM ("
-    "  SELECT p.name, p.trades_made,"
-    "   (SELECT count(*) FROM holdings h WHERE h.player = p.name) AS held,"
-    "   p.money + coalesce((SELECT sum(datm_sell_price(a.price)) FROM holdings h"
-    "    JOIN artists a ON a.mbid = h.mbid WHERE h.player = p.name), 0) AS worth"
-    f"  FROM players p WHERE p.name IN ({_HOLDERS_OF_BATCH}) AND p.reset_seq <= :mark) s"
+    "  SELECT p.name, p.trades_made, count(h.mbid) AS held,"
+    "   p.money + coalesce(sum(datm_sell_price(a.price)), 0) AS worth"
+    "  FROM players p LEFT JOIN holdings h ON h.player = p.name"
+    "  LEFT JOIN artists a ON a.mbid = h.mbid"
+    f"  WHERE p.name IN ({_HOLDERS_OF_BATCH}) AND p.reset_seq <= :mark"
+    "  GROUP BY p.name, p.trades_made, p.money) s"
     " CROSS JOIN (VALUES ('first_trade'), ('collector'), ('tycoon')) AS r(uid)"
     " WHERE CASE r.uid WHEN 'first_trade' THEN s.trades_made >= 1"
     "  WHEN 'collector' THEN s.held >= :collector ELSE s.worth >= :tycoon END"
@@ -341,7 +340,6 @@ class PostgresCloseBook(CloseBook):
                 "tycoon": trophies.TYCOON_NET_WORTH,
             }
             conn.execute(NO_JIT)
-            conn.execute(LOCK_HOLDERS, params)
             holders, dividends, points, _ = conn.execute(PAY_HOLDERS, params).one()
             for statement in (CLOSE_ARTISTS, PUT_HISTORY, AWARD_TROPHIES, MARK_PAID, PAYING):
                 conn.execute(statement, params)
