@@ -79,6 +79,9 @@ COPY_HOLDERS = text(
     " SELECT :day, h.mbid, h.player FROM holdings h JOIN close_artists c"
     " ON c.day = :day AND c.mbid = h.mbid ORDER BY h.mbid, h.player"
 )
+# The copies' statistics, for the plans of every statement after (autovacuum may be
+# late or off: without them the planner guesses, and guessed a scan per batch).
+ANALYZE_RECORD = text("ANALYZE close_artists, close_holders")
 COUNT_HOLDERS = text("SELECT count(*) FROM close_holders WHERE day = :day")
 
 TO_FETCH = text(
@@ -278,6 +281,7 @@ class PostgresCloseBook(CloseBook):
                 return taken
             artists = conn.execute(COPY_ARTISTS, params).rowcount
             holdings = conn.execute(COPY_HOLDERS, params).rowcount
+            conn.execute(ANALYZE_RECORD)
             transaction.commit()
             players = int(row[0])
         return CutOff(day, started_at, players, top_listeners, artists, holdings)
