@@ -63,7 +63,9 @@ MARKET_LOCK_TIMEOUT_SECONDS = 60.0  # the close waits this long for trades | > 0
 # keeps the rest. Past every cache.
 CLOSE_LASTFM_SHARE = 0.8  # | a fraction > 0, <= 1
 CLOSE_FETCH_WORKERS = 8  # threads fetching artists' numbers at once | whole, 1 to 64
-CLOSE_PAY_BATCH = 2000  # artists paid per payment transaction | whole, 1 to 100000
+CLOSE_PAY_BATCH = (
+    10000  # artists paid per transaction; their holders wait for it | whole, 1 to 100000
+)
 # Through a run of last.fm failures the close pauses fetching (with back-off) this
 # long before it ends the run unfinished (run it again to finish it).
 CLOSE_OUTAGE_SECONDS = 600.0  # | 0 (end at the first outage) to 86400

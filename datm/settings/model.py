@@ -142,7 +142,9 @@ class Settings(BaseModel):
         description="a finite fraction of LASTFM_RATE_PER_SECOND more than 0, at most 1",
     )
     close_fetch_workers: Whole = _whole(8, 1, 64)
-    close_pay_batch: Whole = _whole(2000, 1, 100_000)
+    # A batch of 10,000 artists holds its ~80,000 holders for about 2 s at full size
+    # (docs/PERFORMANCE.md): their trades wait that long, once a day.
+    close_pay_batch: Whole = _whole(10_000, 1, 100_000)
     close_outage_seconds: Number = _seconds(600.0, DAY, zero="end at the first outage")
 
     # --- construction ---------------------------------------------------------------

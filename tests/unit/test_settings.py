@@ -132,7 +132,7 @@ def test_the_issues_bad_settings_fail_at_create_injector_with_a_short_datm_error
 CLOSE_DEFAULTS: dict[str, float] = {
     "CLOSE_LASTFM_SHARE": 0.8,
     "CLOSE_FETCH_WORKERS": 8,
-    "CLOSE_PAY_BATCH": 2000,
+    "CLOSE_PAY_BATCH": 10_000,
     "CLOSE_OUTAGE_SECONDS": 600.0,
 }
 

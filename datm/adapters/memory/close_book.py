@@ -159,9 +159,6 @@ class InMemoryCloseBook(CloseBook):
                             dividends=paid.dividends + numbers.dividend,
                             points=paid.points + numbers.points,
                         )
-                paid_names = {n for m in batch for n in holders[m]}
-                for name in sorted(paid_names & players.keys()):
-                    _award(uow, players[name], at)
                 with store.mutex:  # the batch and its mark in one step, as one transaction
                     uow.commit()
                     for mbid in batch:
@@ -193,21 +190,38 @@ class InMemoryCloseBook(CloseBook):
 
     def finish(self, day: date, at: datetime) -> bool:
         store = self._store
-        with store.mutex:
-            record = store.closes.get(day)
-            if record is None or record.cut_off_at is None:
-                return False
-            if record.finished:
-                return True
-            rows = store.close_artists.get(day, {})
-            if not all(row.paid for row in rows.values()):
-                return False
-            store.closes[day] = replace(record, finished_at=at, artists_closed=len(rows))
-            store.close_holders.pop(day, None)
-            store.close_artists[day] = {
-                m: r for m, r in rows.items() if r.numbers is not None and r.numbers.failure
-            }
+        with store.close_payment:
+            with store.mutex:
+                record = store.closes.get(day)
+                if record is None or record.cut_off_at is None:
+                    return False
+                if record.finished:
+                    return True
+                rows = store.close_artists.get(day, {})
+                if not all(row.paid for row in rows.values()):
+                    return False
+                names = sorted(
+                    {n for held in store.close_holders.get(day, {}).values() for n in held}
+                )
+            uow = InMemoryUnitOfWork(store)
+            with uow:
+                for player in _lock_players(uow, names).values():
+                    _award(uow, player, at)  # once per close, as Postgres does
+                with store.mutex:  # the trophies and the mark in one step
+                    uow.commit()
+                    self._finished(day, at)
         return True
+
+    def _finished(self, day: date, at: datetime) -> None:
+        """Mark the close finished; keep only why artists kept their numbers. Under
+        the mutex."""
+        store = self._store
+        rows = store.close_artists.get(day, {})
+        store.closes[day] = replace(store.closes[day], finished_at=at, artists_closed=len(rows))
+        store.close_holders.pop(day, None)
+        store.close_artists[day] = {
+            m: r for m, r in rows.items() if r.numbers is not None and r.numbers.failure
+        }
 
 
 def _lock_players(uow: InMemoryUnitOfWork, names: list[str]) -> dict[str, Player]:

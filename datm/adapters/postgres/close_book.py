@@ -12,9 +12,10 @@ and a close killed during it takes a new one when run again.
 Payment, one transaction per batch of artists: the batch's rows of
 ``close_artists`` are locked (SKIP LOCKED: two closes never pay one artist); one
 statement pays the holders of record (players, with their ledger rows from the
-rows it updated), then the artists (locked in MBID order), history and trophies,
-and the batch is marked paid. A holder of record whose ``reset_seq`` is past the
-cut-off's mark reset (or left) since, and is not paid: a mark on the player's own
+rows it updated), then the artists (locked in MBID order) and history, and the
+batch is marked paid; trophies are checked once, at the finish. A holder of
+record whose ``reset_seq`` is past the cut-off's mark reset (or left) since, and
+is not paid: a mark on the player's own
 row, which the UPDATE checks again on the row's latest version when it had to wait
 for a reset's lock, and which a reset during the cut-off's copy (that cannot see
 the copy's rows to delete them) sets all the same. The payment locks players
@@ -122,8 +123,9 @@ _HOLDERS_OF_BATCH = (
     f"SELECT h.player FROM {_BATCH} JOIN close_holders h ON h.day = :day AND h.mbid = b.mbid"
 )
 # Planning is cheap here and compiling is not: JIT would cost more than it saves
-# on statements over a batch's few thousand rows.
-NO_JIT = text("SET LOCAL jit = off")
+# on statements over a batch's thousands of rows. A batch's holders (a hundred
+# thousand at full size) are grouped and sorted in memory, not on disk.
+BATCH_SETTINGS = text("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
 # Each holder's dividends and points summed (an UPDATE changes a row once), the
 # lazily rolled-over period totals of Player.add_points, one ledger entry per
 # dividend and artist as the per-artist close wrote them.
@@ -133,7 +135,8 @@ PAY_HOLDERS = text(
     "  JOIN close_artists c ON c.day = :day AND c.mbid = b.mbid"
     "  JOIN close_holders h ON h.day = :day AND h.mbid = b.mbid),"
     " per_player AS ("
-    "  SELECT player, sum(points) AS points, sum(dividend) AS dividend FROM due GROUP BY player),"
+    "  SELECT player, sum(points) AS points, sum(dividend) AS dividend FROM due"
+    "  GROUP BY player ORDER BY player),"  # the players' index (and often heap) in order
     " paid AS ("
     "  UPDATE players p SET money = p.money + s.dividend,"
     "   points_all_time = p.points_all_time + s.points,"
@@ -169,22 +172,6 @@ PUT_HISTORY = text(
     " ON CONFLICT (mbid, day) DO UPDATE SET price = excluded.price,"
     " points = excluded.points, dividend = excluded.dividend"
 )
-# The rules of domain.trophies, for the holders just paid (awarded once): their
-# holdings priced in one join, as a set, not a subquery per player.
-AWARD_TROPHIES = text(
-    "INSERT INTO trophies (player, uid, awarded_at)"
-    " SELECT s.name, r.uid, :at FROM ("
-    "  SELECT p.name, p.trades_made, count(h.mbid) AS held,"
-    "   p.money + coalesce(sum(datm_sell_price(a.price)), 0) AS worth"
-    "  FROM players p LEFT JOIN holdings h ON h.player = p.name"
-    "  LEFT JOIN artists a ON a.mbid = h.mbid"
-    f"  WHERE p.name IN ({_HOLDERS_OF_BATCH}) AND p.reset_seq <= :mark"
-    "  GROUP BY p.name, p.trades_made, p.money) s"
-    " CROSS JOIN (VALUES ('first_trade'), ('collector'), ('tycoon')) AS r(uid)"
-    " WHERE CASE r.uid WHEN 'first_trade' THEN s.trades_made >= 1"
-    "  WHEN 'collector' THEN s.held >= :collector ELSE s.worth >= :tycoon END"
-    " ON CONFLICT DO NOTHING"
-)
 MARK_PAID = text(
     f"UPDATE close_artists c SET paid = true FROM {_BATCH} WHERE c.day = :day AND c.mbid = b.mbid"
 )
@@ -206,6 +193,24 @@ FINISH = text(
     " RETURNING day"
 )
 IS_FINISHED = text("SELECT finished_at IS NOT NULL FROM closes WHERE day = :day")
+# The rules of domain.trophies, once per close, for every holder of record it paid
+# (awarded once): their holdings priced in one pass, as a set. At the finish, not
+# per batch: a batch's few thousand players would each cost a pass over holdings.
+AWARD_TROPHIES = text(
+    "INSERT INTO trophies (player, uid, awarded_at)"
+    " SELECT s.name, r.uid, :at FROM ("
+    "  SELECT p.name, p.trades_made, count(h.mbid) AS held,"
+    "   p.money + coalesce(sum(datm_sell_price(a.price)), 0) AS worth"
+    "  FROM (SELECT DISTINCT player FROM close_holders WHERE day = :day) o"
+    "  JOIN players p ON p.name = o.player"
+    "  LEFT JOIN holdings h ON h.player = p.name LEFT JOIN artists a ON a.mbid = h.mbid"
+    "  WHERE p.reset_seq <= (SELECT reset_mark FROM closes WHERE day = :day)"
+    "  GROUP BY p.name, p.trades_made, p.money) s"
+    " CROSS JOIN (VALUES ('first_trade'), ('collector'), ('tycoon')) AS r(uid)"
+    " WHERE CASE r.uid WHEN 'first_trade' THEN s.trades_made >= 1"
+    "  WHEN 'collector' THEN s.held >= :collector ELSE s.worth >= :tycoon END"
+    " ON CONFLICT DO NOTHING"
+)
 # A finished close keeps only why artists kept their numbers. The holders of
 # record of finished closes (a million rows at full size) go at once when no
 # unfinished close has any, which the table lock makes sure of: a cut-off still
@@ -220,6 +225,9 @@ FORGET_ALL_HOLDERS = text("TRUNCATE close_holders")
 FORGET_FINISHED_HOLDERS = text(
     "DELETE FROM close_holders WHERE day IN (SELECT day FROM closes WHERE finished_at IS NOT NULL)"
 )
+
+
+TROPHY_RULES = {"collector": trophies.COLLECTOR_HOLDINGS, "tycoon": trophies.TYCOON_NET_WORTH}
 
 
 class PostgresCloseBook(CloseBook):
@@ -340,12 +348,10 @@ class PostgresCloseBook(CloseBook):
                 "day_text": day.isoformat(),
                 "batch": batch,
                 "at": at,
-                "collector": trophies.COLLECTOR_HOLDINGS,
-                "tycoon": trophies.TYCOON_NET_WORTH,
             }
-            conn.execute(NO_JIT)
+            conn.execute(BATCH_SETTINGS)
             holders, dividends, points, _ = conn.execute(PAY_HOLDERS, params).one()
-            for statement in (CLOSE_ARTISTS, PUT_HISTORY, AWARD_TROPHIES, MARK_PAID, PAYING):
+            for statement in (CLOSE_ARTISTS, PUT_HISTORY, MARK_PAID, PAYING):
                 conn.execute(statement, params)
         return PaidBatch(len(batch), int(holders), int(dividends), int(points))
 
@@ -361,6 +367,8 @@ class PostgresCloseBook(CloseBook):
         with translated(), self._connect(WRITING) as conn:
             with conn.begin():
                 if conn.execute(FINISH, {"day": day, "at": at}).first() is not None:
+                    conn.execute(BATCH_SETTINGS)
+                    conn.execute(AWARD_TROPHIES, {"day": day, "at": at, **TROPHY_RULES})
                     conn.execute(FORGET_PAID, {"day": day})
                 elif not conn.execute(IS_FINISHED, {"day": day}).scalar():
                     return False
