@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (artists paid, artists of record) after each batch
 StepListener = Callable[[CloseProgress], None]
 ANOTHER_CLOSE_POLL = 0.2  # seconds between looks at batches another close is paying
+LOG_EVERY_SECONDS = 10.0
 
 
 @dataclass
@@ -144,8 +145,13 @@ class CloseService:
         counts = self._book.progress(day)
         tally.skipped += counts.paid
 
+        heartbeat = _Heartbeat()
+
         def fetched(stored: int, kept: int, rate: float, paused: float = 0.0) -> None:
             done, failed = counts.fetched + stored, counts.kept + kept
+            if heartbeat.due():
+                log.info("close of %s: numbers of %d/%d artists in (%d kept theirs), %.1f/s",
+                         day, done, counts.artists, failed, rate)  # fmt: skip
             notify(
                 CloseProgress(CloseStep.FETCHED, done, counts.artists, failed, rate, day, paused)
             )
@@ -170,6 +176,7 @@ class CloseService:
             tally.holders += batch.holders
             tally.dividends += batch.dividends
             tally.points += batch.points
+            log.info("close of %s: %d/%d artists paid", day, paid, counts.artists)
             notify(CloseProgress(CloseStep.PAID, paid, counts.artists, day=day))
             if progress is not None:
                 progress(paid, counts.artists)
@@ -212,6 +219,21 @@ class CloseService:
     @retry_on_conflict()
     def _finish(self, day: date) -> bool:
         return self._book.finish(day, self._clock.now())
+
+
+class _Heartbeat:
+    """An INFO line at most every LOG_EVERY_SECONDS while numbers come in: a close
+    of 100,000 artists fetches for hours, often with no terminal."""
+
+    def __init__(self) -> None:
+        self._last = time.monotonic()
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now - self._last < LOG_EVERY_SECONDS:
+            return False
+        self._last = now
+        return True
 
 
 def _log_end(report: CloseReport) -> None:

@@ -8,13 +8,13 @@ import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import expected
 import pytest
 from harness import Game
+from market_locks import HookedLock
 
 from datm.domain.artist import Artist
 from datm.domain.errors import InvalidInput, MarketLockBusy
@@ -22,7 +22,7 @@ from datm.domain.player import LedgerKind
 from datm.ports.clock import Clock
 from datm.ports.close import CloseBook
 from datm.ports.lastfm import LastfmPort
-from datm.ports.market import MarketLock, MarketLockHolder
+from datm.ports.market import MarketLock
 from datm.ports.unit_of_work import UnitOfWorkFactory
 from datm.services.close import CloseService
 from datm.services.results import (
@@ -502,29 +502,6 @@ def test_a_day_that_is_not_a_date_is_invalid_and_writes_nothing(game: Game, give
     assert game.snapshot(alice) == before
 
 
-class ThenReset(MarketLock):
-    """The game's market lock; on release, before the close goes on, ``reset``."""
-
-    def __init__(self, inner: MarketLock, reset: Callable[[], object]) -> None:
-        self._inner, self._reset = inner, reset
-
-    def acquire(self, timeout: float) -> None:
-        self._inner.acquire(timeout)
-
-    def release(self) -> None:
-        self._inner.release()
-        self._reset()
-
-    def is_open(self) -> bool:
-        return self._inner.is_open()
-
-    def holder(self) -> MarketLockHolder | None:
-        return self._inner.holder()
-
-    def close(self) -> None:
-        self._inner.close()
-
-
 def test_a_reset_as_soon_as_the_cut_off_lets_the_market_go_is_paid_nothing(game: Game) -> None:
     """On Postgres the holders of record are copied after the lock is released,
     from the snapshot taken under it: a reset then commits before the copy does."""
@@ -533,9 +510,9 @@ def test_a_reset_as_soon_as_the_cut_off_lets_the_market_go_is_paid_nothing(game:
     bob_money = game.players.money(bob.session_key)
     game.next_day()
     dividend = close_of(before, game.numbers(kept_artist))[1]
-    lock = ThenReset(
+    lock = HookedLock(
         game.get(MarketLock),  # type: ignore[type-abstract]
-        lambda: game.players.reset(alice.session_key),
+        on_released=lambda: game.players.reset(alice.session_key),
     )
 
     report = closing(game, batch=10, lock=lock).run()

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import backends
 import pytest
 from injector import Injector
+from market_locks import HookedLock
 
 from datm.adapters.clock import ManualClock
 from datm.domain import pricing
@@ -38,7 +39,7 @@ from datm.domain.errors import (
 from datm.domain.player import LedgerKind
 from datm.ports.close import CloseBook
 from datm.ports.lastfm import LastfmPort
-from datm.ports.market import MarketLock, MarketLockHolder
+from datm.ports.market import MarketLock
 from datm.ports.unit_of_work import UnitOfWorkFactory
 from datm.services.audit import AuditService
 from datm.services.auth import AuthService
@@ -67,30 +68,6 @@ def build_injector(backend: str, clock: ManualClock) -> Injector:
     """A fresh game on ``backend`` (``backends``: memory, or an emptied Postgres
     database whose engine is disposed at the end of the test)."""
     return backends.build_injector(backend, clock)
-
-
-class WatchedLock(MarketLock):
-    """A market lock that calls ``on_held`` as soon as it is held."""
-
-    def __init__(self, inner: MarketLock, on_held: Callable[[], None]) -> None:
-        self._inner = inner
-        self._on_held = on_held
-
-    def acquire(self, timeout: float) -> None:
-        self._inner.acquire(timeout)
-        self._on_held()
-
-    def release(self) -> None:
-        self._inner.release()
-
-    def is_open(self) -> bool:
-        return self._inner.is_open()
-
-    def holder(self) -> MarketLockHolder | None:
-        return self._inner.holder()
-
-    def close(self) -> None:
-        self._inner.close()
 
 
 @dataclass
@@ -484,7 +461,7 @@ def test_a_close_during_trading_pays_the_holders_at_its_cut_off_once_each(backen
     closing = CloseService(
         game.injector.get(CloseBook),  # type: ignore[type-abstract]
         game.injector.get(LastfmPort),  # type: ignore[type-abstract]
-        WatchedLock(game.injector.get(MarketLock), at_the_cut_off),  # type: ignore[type-abstract]
+        HookedLock(game.injector.get(MarketLock), on_held=at_the_cut_off),  # type: ignore[type-abstract]
         game.clock,
         game.injector.get(Settings).replace(close_pay_batch=2),
     )

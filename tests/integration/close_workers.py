@@ -34,6 +34,7 @@ from typing import Any
 
 import psycopg2.extensions
 from injector import Injector
+from market_locks import HookedLock
 from process_workers import JOIN_SECONDS, Outcome, Trader, _run_threads, build_injector
 from sqlalchemy import Engine, event
 
@@ -42,7 +43,7 @@ from datm.adapters.postgres import close_book
 from datm.domain.lastfm import ArtistInfo
 from datm.ports.clock import Clock
 from datm.ports.close import CloseBook
-from datm.ports.market import MarketLock, MarketLockHolder
+from datm.ports.market import MarketLock
 from datm.services import close_fetch
 from datm.services.close import CloseService
 from datm.services.results import CloseProgress, CloseReport, CloseStep
@@ -111,28 +112,14 @@ def die(reached: Any, where: int = REACHED) -> None:
     time.sleep(JOIN_SECONDS)  # never reached: the signal cannot be caught
 
 
-class DyingMarketLock(MarketLock):
+class DyingMarketLock(HookedLock):
     """The process's market lock, killing the process at the end of the close's
     ``with`` block: the cut-off's snapshot is taken and the lock not yet released."""
 
     def __init__(self, inner: MarketLock, reached: Any) -> None:
+        super().__init__(inner)
         self._inner = inner
         self._reached = reached
-
-    def acquire(self, timeout: float) -> None:
-        self._inner.acquire(timeout)
-
-    def release(self) -> None:
-        self._inner.release()
-
-    def is_open(self) -> bool:
-        return self._inner.is_open()
-
-    def holder(self) -> MarketLockHolder | None:
-        return self._inner.holder()
-
-    def close(self) -> None:
-        self._inner.close()
 
     @contextmanager
     def hold(self, timeout: float) -> Iterator[None]:

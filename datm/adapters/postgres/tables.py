@@ -4,11 +4,14 @@ defence: one holding per player and artist, money >= 0, price >= 1, remaining
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
     Column,
+    Connection,
     Date,
     DateTime,
     ForeignKey,
@@ -20,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
     text,
 )
 
@@ -217,10 +221,17 @@ close_artists = Table(
     Column("failure_code", Text, nullable=True),
     Column("failure_reason", Text, nullable=True),
     Column("paid", Boolean, nullable=False, server_default=text("false")),
-    # Each row is updated twice (its numbers, then paid) on no indexed column:
-    # room on its page keeps both updates HOT, with no index entry and no scan.
-    postgresql_with={"fillfactor": 30},
 )
+# Each row is updated twice (its numbers, then paid) on no indexed column: room on
+# its page keeps both updates HOT, with no index entry and no scan. (A DDL event,
+# not Table(postgresql_with=...), which SQLAlchemy before 2.1 does not know.)
+CLOSE_ARTISTS_FILLFACTOR = "ALTER TABLE close_artists SET (fillfactor = 30)"
+
+
+@event.listens_for(close_artists, "after_create")
+def _close_artists_fillfactor(target: Table, connection: Connection, **kw: Any) -> None:
+    connection.exec_driver_sql(CLOSE_ARTISTS_FILLFACTOR)
+
 
 # The holders of record: who held which artist at the cut-off. A player who
 # reset or left since is known by ``players.reset_seq`` (or is gone).
