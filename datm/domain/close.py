@@ -55,18 +55,24 @@ def close_artist(
     players: int,
     top_listeners: int,
 ) -> ArtistClose:
-    """Apply the close of ``day`` to ``artist`` with its fresh last.fm numbers."""
-    delta_l = listeners - artist.last_listeners
-    delta_s = playcount - artist.last_playcount
-    points = close_points(delta_l, delta_s)
-    dividend = close_dividend(delta_l, delta_s)
-    history = HistoryPoint(artist.mbid, day, artist.price, points, dividend)
-    artist.last_close_price = artist.price
-    artist.last_listeners = listeners
-    artist.last_playcount = playcount
+    """Apply the close of ``day`` to ``artist`` with its fresh last.fm numbers, at
+    its price now."""
+    of_record = ArtistOfRecord(artist.mbid, artist.last_listeners, artist.last_playcount)
+    paid = numbers(of_record, listeners, playcount, players, top_listeners)
+    history = apply_close(artist, paid, artist.price, day)
+    return ArtistClose(artist.mbid, day, paid.points, paid.dividend, history)
+
+
+def apply_close(artist: Artist, paid: ArtistNumbers, price: int, day: date) -> HistoryPoint:
+    """What the close of ``day`` does to ``artist``, its price at the cut-off being
+    ``price``: the closing price, the new numbers, max shares never below the
+    holders now; its history point, returned."""
+    artist.last_close_price = price
+    artist.last_listeners = paid.listeners
+    artist.last_playcount = paid.playcount
     artist.last_closed_on = day
-    artist.max_shares = max(artist.holders, pricing.max_shares(players, listeners, top_listeners))
-    return ArtistClose(artist.mbid, day, points, dividend, history)
+    artist.max_shares = max(artist.holders, paid.max_shares)
+    return HistoryPoint(artist.mbid, day, price, paid.points, paid.dividend)
 
 
 def numbers(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
+
+from datm.domain import pricing
+from datm.domain.player import Player
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +59,12 @@ def earned(standing: Standing, already: set[str] | frozenset[str]) -> list[Troph
 
 def net_worth(money: int, sell_prices: list[int]) -> int:
     return money + sum(sell_prices)
+
+
+def award_earned(player: Player, held_prices: Iterable[int], at: datetime) -> tuple[str, ...]:
+    """Award ``player`` what it newly earned, its held artists at ``held_prices``
+    (their buy prices now); the uids of the new trophies."""
+    worth = net_worth(player.money, [pricing.sell_price(price) for price in held_prices])
+    standing = Standing(player.trades_made, len(player.holdings), worth)
+    new = earned(standing, frozenset(player.trophies))
+    return tuple(t.uid for t in new if player.award(t.uid, at))

@@ -10,8 +10,8 @@ from datetime import date, datetime
 
 from datm.adapters.memory.store import CloseArtistRow, InMemoryStore
 from datm.adapters.memory.unit_of_work import InMemoryUnitOfWork
-from datm.domain import pricing, trophies
-from datm.domain.artist import HistoryPoint
+from datm.domain import close as close_rules
+from datm.domain import trophies
 from datm.domain.closes import (
     ArtistNumbers,
     ArtistOfRecord,
@@ -64,7 +64,7 @@ class InMemoryCloseBook(CloseBook):
                     a.price, ArtistOfRecord(a.mbid, a.last_listeners, a.last_playcount)
                 )
                 for a in store.artists.values()
-                if a.last_closed_on is None or a.last_closed_on < day
+                if not close_rules.is_closed(a, day)
             }
             holders: dict[str, set[str]] = {mbid: set() for mbid in artists}
             for player in store.players.values():
@@ -135,30 +135,20 @@ class InMemoryCloseBook(CloseBook):
                 artists = [uow.artists.get_for_update(m) for m in batch]
                 with store.mutex:  # read after the locks: a reset meanwhile is seen
                     holders = {m: set(of_record.get(m, ())) for m in batch}
-                paid = PaidBatch(len(batch), 0, 0, 0)
+                paid_holders = dividends = points = 0
                 for artist in artists:
                     row = rows[artist.mbid]
                     numbers = row.numbers
-                    assert numbers is not None
-                    uow.history.put(
-                        HistoryPoint(artist.mbid, day, row.price, numbers.points, numbers.dividend)
-                    )
-                    artist.last_close_price = row.price
-                    artist.last_listeners = numbers.listeners
-                    artist.last_playcount = numbers.playcount
-                    artist.last_closed_on = day
-                    artist.max_shares = max(artist.holders, numbers.max_shares)
+                    assert numbers is not None  # the batch holds artists with numbers only
+                    uow.history.put(close_rules.apply_close(artist, numbers, row.price, day))
                     for name in sorted(holders[artist.mbid]):
                         player = players.get(name)
                         if player is None:
                             continue
                         _pay(uow, player, artist.mbid, numbers, day, at)
-                        paid = replace(
-                            paid,
-                            holders=paid.holders + 1,
-                            dividends=paid.dividends + numbers.dividend,
-                            points=paid.points + numbers.points,
-                        )
+                        paid_holders += 1
+                        dividends += numbers.dividend
+                        points += numbers.points
                 with store.mutex:  # the batch and its mark in one step, as one transaction
                     uow.commit()
                     for mbid in batch:
@@ -166,7 +156,7 @@ class InMemoryCloseBook(CloseBook):
                     record = store.closes[day]
                     if record.paid_from is None:
                         store.closes[day] = replace(record, paid_from=at)
-        return paid
+        return PaidBatch(len(batch), paid_holders, dividends, points)
 
     def progress(self, day: date) -> CloseProgressCounts:
         with self._store.mutex:
@@ -206,7 +196,9 @@ class InMemoryCloseBook(CloseBook):
             uow = InMemoryUnitOfWork(store)
             with uow:
                 for player in _lock_players(uow, names).values():
-                    _award(uow, player, at)  # once per close, as Postgres does
+                    # Once per close, as Postgres does.
+                    prices = uow.artists.prices(sorted(player.holdings)).values()
+                    trophies.award_earned(player, prices, at)
                 with store.mutex:  # the trophies and the mark in one step
                     uow.commit()
                     self._finished(day, at)
@@ -249,12 +241,3 @@ def _pay(
         )
         uow.ledger.add(entry)
     player.add_points(numbers.points, day)
-
-
-def _award(uow: InMemoryUnitOfWork, player: Player, at: datetime) -> None:
-    """The trophies a holder paid by the close newly earned (domain.trophies)."""
-    prices = uow.artists.prices(sorted(player.holdings))
-    worth = trophies.net_worth(player.money, [pricing.sell_price(p) for p in prices.values()])
-    standing = trophies.Standing(player.trades_made, len(player.holdings), worth)
-    for trophy in trophies.earned(standing, frozenset(player.trophies)):
-        player.award(trophy.uid, at)
