@@ -96,17 +96,21 @@ def drop_copy(server: str) -> None:
     admin.close()
 
 
-def fresh_numbers(cur: Any, seed: int) -> dict[str, tuple[int, int]]:
-    """Each listed artist's new listeners and playcount: a little up, some down."""
+def fresh_numbers(
+    cur: Any, seed: int
+) -> tuple[dict[str, tuple[int, int]], dict[str, ArtistOfRecord]]:
+    """Each listed artist's new listeners and playcount (a little up, some down),
+    and its numbers before."""
     rng = random.Random(seed)
     cur.execute("SELECT mbid, last_listeners, last_playcount FROM artists ORDER BY mbid")
-    numbers = {}
+    numbers, last = {}, {}
     for mbid, listeners, playcount in cur.fetchall():
+        last[mbid] = ArtistOfRecord(mbid, listeners, playcount)
         numbers[mbid] = (
             max(0, listeners + int(listeners * rng.uniform(-0.001, 0.01))),
             max(0, playcount + int(playcount * rng.uniform(-0.001, 0.02))),
         )
-    return numbers
+    return numbers, last
 
 
 # --- the baseline: the same close as hand-written SQL, one transaction ---------------
@@ -252,9 +256,7 @@ def main() -> None:
         holdings = cur.fetchone()[0]
         cur.execute("SELECT max(day) FROM closes")
         latest = cur.fetchone()[0]
-        numbers = fresh_numbers(cur, args.seed)
-        cur.execute("SELECT mbid, last_listeners, last_playcount FROM artists")
-        last = {m: ArtistOfRecord(m, ll, lp) for m, ll, lp in cur.fetchall()}
+        numbers, last = fresh_numbers(cur, args.seed)
     conn.close()
     day = datetime.now(UTC).date()
     assert latest is None or latest < day, f"the template's latest close is {latest}"
