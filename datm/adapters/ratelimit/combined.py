@@ -9,7 +9,10 @@ compete with the api's.
 
 A slot taken from the first limit is not given back when the second refuses
 (``LastfmUnavailable`` after its bounded wait): a moving window cannot return a
-hit, and the cost is one unused request of the close's share.
+hit, and the cost is one unused request of the close's share. A request the first
+admitted may wait at the second and go out with the next window's: the close's
+share holds over any two seconds, not to the request in every single one, while
+the second limit holds the total to the rate in every one.
 """
 
 from __future__ import annotations
