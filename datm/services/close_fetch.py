@@ -8,7 +8,11 @@ port's limiter admits each request), stored in batches as they arrive.
   outage: fetching pauses with exponential back-off instead of burning through
   every artist, and once the pauses add up to ``outage_seconds`` the run ends,
   leaving the rest to a rerun. An artist that keeps failing while others succeed
-  is kept after ``ATTEMPTS`` tries, so one bad artist cannot hold a close open.
+  is kept after ``ATTEMPTS`` tries, so one bad artist cannot hold a close open:
+  "others succeed" means last.fm answered another request since the artist first
+  failed (or, for the last artist left, at any time in this run). Failures alone
+  prove nothing: an artist may fail three times while the others' first requests
+  are still on their way, in the same outage.
 - Any other error (last.fm refusing the API key) ends the run at once.
 Whatever ends the run, what was fetched is stored first.
 """
@@ -61,7 +65,10 @@ class _State:
     """Shared by the loop and the workers' results (the loop alone changes it)."""
 
     queue: deque[ArtistOfRecord] = field(default_factory=deque)
+    read_all: bool = False  # every page of artists to fetch has been read
     attempts: dict[str, int] = field(default_factory=dict)
+    answered: int = 0  # requests last.fm answered in this run (numbers or a data error)
+    answered_at_first_failure: dict[str, int] = field(default_factory=dict)
     in_a_row: int = 0
     paused: float = 0.0
     pause: float = FIRST_PAUSE
@@ -95,15 +102,18 @@ class Fetcher:
                 if future.cancelled():
                     state.queue.appendleft(artist)
                     continue
-                numbers = self._settle(cut, state, artist, future)
+                alone = state.read_all and not running and not state.queue
+                numbers = self._settle(cut, state, artist, future, alone)
                 if numbers is not None:
                     buffer.append(numbers)
                     outcome.kept += numbers.failure is not None
 
         try:
             while True:
-                if not state.queue:
-                    state.queue.extend(next(pages, []))
+                if not state.queue and not state.read_all:
+                    page = next(pages, [])
+                    state.read_all = len(page) < PAGE  # a short page is the last
+                    state.queue.extend(page)
                 while state.queue and len(running) < self._policy.workers:
                     artist = state.queue.popleft()
                     future = pool.submit(self._fetch, artist)
@@ -147,27 +157,37 @@ class Fetcher:
         return self._lastfm.artist_info(mbid=artist.mbid)
 
     def _settle(
-        self, cut: CutOff, state: _State, artist: ArtistOfRecord, future: Future[ArtistInfo]
+        self,
+        cut: CutOff,
+        state: _State,
+        artist: ArtistOfRecord,
+        future: Future[ArtistInfo],
+        alone: bool,
     ) -> ArtistNumbers | None:
-        """The numbers to store for a finished fetch, or None if it goes back in the queue."""
+        """The numbers to store for a finished fetch, or None if it goes back in the
+        queue. ``alone``: no other artist is left to fetch or in flight."""
         n, top = cut.players, cut.top_listeners
         try:
             info = future.result()
         except DataError as error:
             state.in_a_row = 0
+            state.answered += 1
             log.warning("close of %s: artist %s keeps its numbers (%s): %s",
                         cut.day, artist.mbid, error.code, error.message)  # fmt: skip
             return close_rules.kept(artist, n, top, error.code, error.message)
         except TransientError as error:
             state.in_a_row += 1
             tries = state.attempts[artist.mbid] = state.attempts.get(artist.mbid, 0) + 1
-            if tries >= ATTEMPTS and state.in_a_row < OUTAGE_RUN:
+            first = state.answered_at_first_failure.setdefault(artist.mbid, state.answered)
+            lastfm_up = state.answered > (0 if alone else first)
+            if tries >= ATTEMPTS and state.in_a_row < OUTAGE_RUN and lastfm_up:
                 log.warning("close of %s: artist %s keeps its numbers after %d failures: %s",
                             cut.day, artist.mbid, tries, error.message)  # fmt: skip
                 return close_rules.kept(artist, n, top, error.code, error.message)
             state.queue.append(artist)
             return None
         state.in_a_row = 0
+        state.answered += 1
         return close_rules.numbers(artist, info.listeners, info.playcount, n, top)
 
     def _pause(
@@ -186,6 +206,7 @@ class Fetcher:
         # One try goes out after the pause: a failure pauses again, a success resumes.
         state.in_a_row = OUTAGE_RUN - 1
         state.attempts.clear()  # an outage's failures are not the artists' own
+        state.answered_at_first_failure.clear()
         return None
 
     def _store(self, day: date, buffer: list[ArtistNumbers]) -> int:

@@ -132,6 +132,45 @@ def test_an_artist_that_keeps_failing_while_others_succeed_is_kept_after_its_att
     assert world.pauses == []  # one bad artist is not an outage
 
 
+def test_an_artist_failing_fast_while_the_others_have_not_answered_is_an_outage_not_kept() -> None:
+    """CI saw this: the other artists' first requests were still on their way while
+    one artist failed three times, in the same outage. Nothing proves last.fm is up,
+    so nobody is kept and the run ends resumable."""
+    world = World()
+    fast = world.mbids[0]
+    failed_thrice = threading.Event()
+
+    def script(mbid: str, number: int) -> None:
+        if mbid == fast:
+            if lastfm.calls.count(fast) >= ATTEMPTS:
+                failed_thrice.set()
+        else:
+            failed_thrice.wait(5.0)  # answers only after the fast one failed thrice
+        raise LastfmUnavailable("HTTP 503")
+
+    lastfm = ScriptedLastfm(world.clock, script)
+    outcome = world.fetch(lastfm, workers=len(world.mbids), outage=0.0)  # all at once
+
+    assert failed_thrice.is_set()
+    assert isinstance(outcome.outage, LastfmUnavailable)
+    assert (outcome.kept, world.book.kept(world.cut.day), world.stored()) == (0, [], 0)
+
+
+def test_the_last_artist_left_failing_after_others_answered_is_kept() -> None:
+    world = World()
+    last = world.mbids[-1]
+
+    def script(mbid: str, _: int) -> None:
+        if mbid == last:
+            raise LastfmUnavailable("HTTP 500")
+
+    lastfm = ScriptedLastfm(world.clock, script)
+    outcome = world.fetch(lastfm, workers=1)
+
+    assert (outcome.fetched, outcome.kept, outcome.outage) == (len(world.mbids), 1, None)
+    assert lastfm.calls[-ATTEMPTS:] == [last] * ATTEMPTS and world.pauses == []
+
+
 def test_an_outage_pauses_fetching_with_growing_back_off_then_resumes() -> None:
     world = World()
 
