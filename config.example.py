@@ -63,9 +63,10 @@ MARKET_LOCK_TIMEOUT_SECONDS = 60.0  # the close waits this long for trades | > 0
 # keeps the rest. Past every cache.
 CLOSE_LASTFM_SHARE = 0.8  # | a fraction > 0, <= 1
 CLOSE_FETCH_WORKERS = 8  # threads fetching artists' numbers at once | whole, 1 to 64
-CLOSE_PAY_BATCH = (
-    10000  # artists paid per transaction; their holders wait for it | whole, 1 to 100000
-)
+# Payment: the holders of record by ranges of names, about this many holdings per
+# transaction (their trades wait for it), then the artists closed, this many per one.
+CLOSE_PAY_HOLDINGS = 100000  # | whole, 1 to 10000000
+CLOSE_PAY_BATCH = 10000  # artists closed per transaction | whole, 1 to 100000
 # Through a run of last.fm failures the close pauses fetching (with back-off) this
 # long before it ends the run unfinished (run it again to finish it).
 CLOSE_OUTAGE_SECONDS = 600.0  # | 0 (end at the first outage) to 86400

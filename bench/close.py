@@ -14,8 +14,9 @@ not hide the database's work):
    trophies) from a temporary table of the same numbers, with no cut-off and no
    batches; its totals are read, then it is rolled back;
 2. datm: ``CloseService.run`` on the same data: the cut-off under the market lock,
-   the numbers fetched (from the stand-in) and stored, payment in batches of
-   CLOSE_PAY_BATCH artists, the finish.
+   the numbers fetched (from the stand-in) and stored, payment (the holders in
+   ranges of CLOSE_PAY_HOLDINGS holdings by name, then the artists closed in
+   batches of CLOSE_PAY_BATCH), the finish.
 Both end in the same game, checked by totals (money, points, ledger, history, max
 shares, trophies). It prints both times and their ratio (target <= 1.5x), how long
 trading was refused (target <= 2 s), and how long fetching would take at the real
@@ -196,7 +197,12 @@ def baseline(
 
 
 def datm_close(
-    url: str, day: date, numbers: dict[str, tuple[int, int]], batch: int, profile: bool
+    url: str,
+    day: date,
+    numbers: dict[str, tuple[int, int]],
+    batch: int,
+    holdings: int,
+    profile: bool,
 ) -> Any:
     given = GivenNumbers(numbers, TOP_LISTENERS)
 
@@ -204,7 +210,12 @@ def datm_close(
         def configure(self, binder: Binder) -> None:
             binder.bind(LastfmPort, to=given)  # type: ignore[type-abstract]
 
-    settings = Settings(database_url=url, quote_secret=SECRET, close_pay_batch=batch)
+    settings = Settings(
+        database_url=url,
+        quote_secret=SECRET,
+        close_pay_batch=batch,
+        close_pay_holdings=holdings,
+    )
     injector = create_injector(settings, wiring="postgres", extra=[Given()])
     statements: dict[str, list[float]] = {}
     if profile:
@@ -224,8 +235,8 @@ def datm_close(
 
     def on_step(event: CloseProgress) -> None:
         steps.setdefault(str(event.step), time.perf_counter() - started)
-        if event.step is CloseStep.PAID and event.done == event.total:
-            steps["paid all"] = time.perf_counter() - started
+        if event.step in (CloseStep.HOLDERS, CloseStep.PAID) and event.done == event.total:
+            steps[f"{event.step} all"] = time.perf_counter() - started
 
     report = injector.get(CloseService).run(day=day, on_step=on_step)
     seconds = time.perf_counter() - started
@@ -240,6 +251,7 @@ def main() -> None:
     parser.add_argument("--server", default=SERVER, help="server URL, ending in '/'")
     parser.add_argument("--template", default="datm_seed_full")
     parser.add_argument("--batch", type=int, default=Settings().close_pay_batch)
+    parser.add_argument("--holdings", type=int, default=Settings().close_pay_holdings)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--keep", action="store_true", help="keep the closed copy")
     parser.add_argument("--profile", action="store_true", help="time datm's statements")
@@ -271,14 +283,18 @@ def main() -> None:
 
     base_seconds, base_totals = baseline(url, day, at, rows, args.profile)
     print(f"baseline (hand-written SQL, one transaction, rolled back): {base_seconds:.1f} s")
-    datm_seconds, report, steps = datm_close(url, day, numbers, args.batch, args.profile)
+    datm_seconds, report, steps = datm_close(
+        url, day, numbers, args.batch, args.holdings, args.profile
+    )
     conn = connect(url)
     with conn.cursor() as cur:
         cur.execute(TOTALS, {"day": day})
         datm_totals = cur.fetchone()
     conn.close()
     same = datm_totals == base_totals
-    print(f"datm CloseService.run (batch {args.batch}): {datm_seconds:.1f} s  {steps}")
+    batches = f"holdings {args.holdings:,}, artists {args.batch:,} per transaction"
+    reached = ", ".join(f"{step} {at:.1f} s" for step, at in steps.items())
+    print(f"datm CloseService.run ({batches}): {datm_seconds:.1f} s  (reached: {reached})")
     print(
         f"  report: finished={report.finished} closed={report.artists_closed:,}"
         f" holders paid={report.holders_paid:,} dividends={report.dividends_paid:,}"

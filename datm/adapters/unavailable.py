@@ -72,7 +72,10 @@ class NoCloseBook(CloseBook):
     def store_numbers(self, day: date, numbers: Sequence[ArtistNumbers]) -> int:
         raise CapabilityError(*DATABASE)
 
-    def pay(self, day: date, limit: int, at: datetime) -> PaidBatch:
+    def pay_holders(self, day: date, limit: int, at: datetime) -> PaidBatch:
+        raise CapabilityError(*DATABASE)
+
+    def pay_artists(self, day: date, limit: int, at: datetime) -> PaidBatch:
         raise CapabilityError(*DATABASE)
 
     def progress(self, day: date) -> CloseProgressCounts:

@@ -3,9 +3,9 @@
 The bars follow the close's steps (``CloseProgress``, game-rules.md "The daily
 close"): the cut-off (drawn from the start, so that waiting for the market lock
 shows), numbers fetched (with this run's fetch rate and the artists that kept
-their previous numbers), artists paid; each with its count, the time it took and
-the time left. A run that first finishes an earlier day's close draws three bars
-per day, the earlier day's marked as such.
+their previous numbers), holdings of record paid, artists closed; each with its
+count, the time it took and the time left. A run that first finishes an earlier
+day's close draws four bars per day, the earlier day's marked as such.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def _step(task: Task) -> CloseStep:
 
 
 class CountColumn(ProgressColumn):
-    """Artists done of the artists of record, with thousands separators."""
+    """Artists (holdings, for the holders' bar) done of those of record, with
+    thousands separators."""
 
     def render(self, task: Task) -> Text:
         total = "?" if task.total is None else f"{int(task.total):,}"
@@ -93,7 +94,7 @@ def _time_left(task: Task) -> float | None:
         if not rate or task.total is None:
             return None
         return max(0.0, task.total - task.completed) / rate
-    if step is CloseStep.PAID:
+    if step in (CloseStep.HOLDERS, CloseStep.PAID):
         return task.time_remaining
     return None  # the cut-off is one statement under the lock: no estimate
 
@@ -153,9 +154,9 @@ class CloseBar:
         elif self._days:
             bars = self._days[-1]
             task = bars[event.step]
-            if event.step is CloseStep.PAID:
+            if event.step in (CloseStep.HOLDERS, CloseStep.PAID):
                 self._stop(bars[CloseStep.FETCHED])  # fetching is over, done or not
-                self._start(task, self._last)  # payment began after the last numbers came
+                self._start(task, self._last)  # a payment began after the step before
             self._progress.update(
                 task,
                 completed=event.done,
@@ -164,7 +165,7 @@ class CloseBar:
                 per_second=event.per_second,
             )
             if event.step is CloseStep.FETCHED and event.done >= event.total:
-                self._start(bars[CloseStep.PAID], now)
+                self._start(bars[CloseStep.HOLDERS], now)
         self._last = now
 
     def end(self, report: CloseReport) -> None:
@@ -179,7 +180,7 @@ class CloseBar:
                 self._progress.update(task, completed=total, total=total)
 
     def _cut_off(self, total: int, now: float) -> None:
-        """The artists of record are known: a day's three bars appear."""
+        """The artists of record are known: a day's four bars appear."""
         for bars in self._days:  # another day follows: these were an earlier day's
             for step, task in bars.items():
                 self._progress.update(task, description=f"{step}{EARLIER}")
@@ -193,13 +194,14 @@ class CloseBar:
         bars = {
             CloseStep.CUT_OFF: cut,
             CloseStep.FETCHED: self._add(CloseStep.FETCHED, total),
+            CloseStep.HOLDERS: self._add(CloseStep.HOLDERS, None),  # holdings: in its events
             CloseStep.PAID: self._add(CloseStep.PAID, total),
         }
         self._days.append(bars)
         self._progress.update(cut, completed=total, total=total)
         self._start(bars[CloseStep.FETCHED], now)
         if total == 0:  # nothing to fetch or pay: done as soon as begun
-            for step in (CloseStep.FETCHED, CloseStep.PAID):
+            for step in (CloseStep.FETCHED, CloseStep.HOLDERS, CloseStep.PAID):
                 self._start(bars[step], now)
                 self._progress.update(bars[step], completed=0)
 

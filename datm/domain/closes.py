@@ -2,8 +2,10 @@
 
 A close runs in three steps (game-rules.md, The daily close): the cut-off fixes
 the holders of record, each listed artist's price and previous numbers, N and
-L_top; fresh numbers are fetched after it and stored as they arrive; payment
-pays the holders of record of every artist whose numbers are in.
+L_top; fresh numbers are fetched after it and stored as they arrive; once every
+artist's numbers are in, payment pays the holders of record, in ranges of player
+names (each player once, for all the artists held), then closes the artists
+(history, closing price and numbers, max shares).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ class CloseRecord:
     players: int | None = None  # N at the cut-off
     top_listeners: int | None = None  # L_top at the cut-off
     paid_from: datetime | None = None  # the first payment: the day counts from then
+    holdings: int = 0  # holdings of record
+    holders_paid: int = 0  # of which dealt with (paid, or not: reset or left since)
+    holders_paid_through: str | None = None  # the last player dealt with, by name
 
     @property
     def finished(self) -> bool:
@@ -69,19 +74,24 @@ class ArtistNumbers:
 
 @dataclass(frozen=True, slots=True)
 class CloseProgressCounts:
-    """How far a close has come: artists of record, fetched, paid, kept (failed)."""
+    """How far a close has come: artists of record, fetched, closed (``paid``),
+    kept (failed); holdings of record, and of them dealt with."""
 
     artists: int
     fetched: int
     paid: int
     kept: int
+    holdings: int = 0
+    holders_paid: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class PaidBatch:
-    """What one payment transaction paid."""
+    """What one payment transaction did: artists closed, or holdings of record
+    dealt with (``holdings``), of which paid (``holders``), and what they got."""
 
     artists: int
     holders: int  # payments: one per holder of record of each artist paid
     dividends: int
     points: int
+    holdings: int = 0

@@ -1,11 +1,12 @@
 """What the daily close needs from the store: the record of a close, kept apart
 from the units of work because its steps are set-based (a cut-off copies who
-holds what as of one instant; a payment pays thousands of artists' holders in
-one transaction) and each method is its own transaction.
+holds what as of one instant; a payment pays a hundred thousand holdings in one
+transaction) and each method is its own transaction.
 
 Every method is safe to call again after a crash, and from two closes at once:
 a cut-off of a day already cut off returns that cut-off unchanged, numbers
-already stored are kept (the first stored wins), and an artist is paid once.
+already stored are kept (the first stored wins), a holding of record is paid
+once and an artist closed once.
 """
 
 from __future__ import annotations
@@ -64,13 +65,21 @@ class CloseBook(ABC):
         stored are not replaced. How many were newly stored."""
 
     @abstractmethod
-    def pay(self, day: date, limit: int, at: datetime) -> PaidBatch:
-        """Pay up to ``limit`` artists whose numbers are in and who are not paid
+    def pay_holders(self, day: date, limit: int, at: datetime) -> PaidBatch:
+        """Once every artist of record's numbers are in: pay the holders of record
+        of the next range of player names (by name, about ``limit`` holdings; a
+        player's holdings are never split), in one transaction. Each one still in
+        the game and not reset since the cut-off gets, for every artist held, the
+        dividend (with its ledger entry) and the points into every period total.
+        Two closes of one day take ranges in turn. ``holdings`` 0: none left (or
+        numbers still missing)."""
+
+    @abstractmethod
+    def pay_artists(self, day: date, limit: int, at: datetime) -> PaidBatch:
+        """Close up to ``limit`` artists whose numbers are in and who are not closed
         yet, in one transaction: their history points, last closing price and
-        numbers, max shares, and each holder of record still in the game and not
-        reset since the cut-off gets the dividend (with its ledger entry), the
-        points into every period total and the trophies now earned. An empty batch
-        means nothing is left to pay now."""
+        numbers, and max shares. An empty batch means none is left to close now
+        (another close may hold some)."""
 
     @abstractmethod
     def progress(self, day: date) -> CloseProgressCounts:
@@ -82,5 +91,6 @@ class CloseBook(ABC):
 
     @abstractmethod
     def finish(self, day: date, at: datetime) -> bool:
-        """Mark the close finished if every artist of record is paid, and forget
-        its holders of record; True if it is finished (now or before)."""
+        """Mark the close finished if every holder of record is paid and every artist
+        closed, award the trophies its holders now earned, and forget its holders of
+        record; True if it is finished (now or before)."""

@@ -7,7 +7,11 @@
 2. Fresh numbers, past every cache, from several threads within the close's
    share of the last.fm rate limit, stored as they arrive (``close_fetch``).
    Trading goes on.
-3. Payment in large set-based batches, each one transaction.
+3. Payment, once every artist's numbers are in, in large set-based batches, each
+   one transaction: the holders of record by ranges of player names (each player
+   paid once for all the artists held), then the artists closed (history,
+   closing price and numbers, max shares). A run that could not have every
+   artist's numbers (a long last.fm outage) pays nothing and ends unfinished.
 
 Every step is recorded in the store, so a close that dies anywhere is run again
 and finishes the same close: the same holders of record, nobody paid twice,
@@ -26,7 +30,7 @@ from datetime import date, datetime
 
 from injector import inject
 
-from datm.domain.closes import CutOff, PaidBatch
+from datm.domain.closes import CloseProgressCounts, CutOff, PaidBatch
 from datm.domain.errors import InvalidInput
 from datm.ports.clock import Clock
 from datm.ports.close import CloseBook
@@ -39,7 +43,7 @@ from datm.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]  # (artists paid, artists of record) after each batch
+Progress = Callable[[int, int], None]  # (artists closed, artists of record) after each batch
 StepListener = Callable[[CloseProgress], None]
 ANOTHER_CLOSE_POLL = 0.2  # seconds between looks at batches another close is paying
 LOG_EVERY_SECONDS = 10.0
@@ -74,6 +78,7 @@ class CloseService:
         self._clock = clock
         self._lock_timeout = settings.market_lock_timeout_seconds
         self._batch = settings.close_pay_batch
+        self._holdings = settings.close_pay_holdings
         self._policy = FetchPolicy(settings.close_fetch_workers, settings.close_outage_seconds)
 
     def run(
@@ -86,7 +91,8 @@ class CloseService:
         close first. Trading is refused during the cut-off only.
 
         ``on_step`` gets a ``CloseProgress`` for the cut-off, as numbers come in
-        and after each payment batch; ``progress(paid, total)`` after each batch.
+        and after each payment batch (holders, then artists); ``progress(closed,
+        total)`` after each batch of artists.
         An exception from either stops the close, which a rerun finishes. The
         report counts what this run did; ``finished`` is False when last.fm was
         out for longer than ``CLOSE_OUTAGE_SECONDS`` (run it again later)."""
@@ -160,12 +166,48 @@ class CloseService:
             outcome = Fetcher(self._book, self._lastfm.fresh(), self._policy).run(cut, fetched)
             if outcome.outage is not None:
                 log.warning("close of %s: %s", day, outcome.outage.message)
+            counts = self._book.progress(day)
         else:
             fetched(0, 0, 0.0)
+        if counts.fetched == counts.artists:
+            self._pay_holders(day, counts, tally, notify)
+            self._pay_artists(day, counts, tally, notify, progress)
+        finished = self._finish(day)
+        tally.failed += [FailedArtist(*kept) for kept in self._book.kept(day)]
+        return finished
+
+    def _pay_holders(
+        self, day: date, counts: CloseProgressCounts, tally: _Tally, notify: StepListener
+    ) -> None:
+        """Every holding of record, by ranges of player names; another close of the
+        day paying at the same time takes the ranges in turn with this one."""
+        done, total = counts.holders_paid, counts.holdings
+        notify(CloseProgress(CloseStep.HOLDERS, done, total, day=day))  # paid before
+        while True:
+            batch = self._pay(self._book.pay_holders, day, self._holdings)
+            if not batch.holdings:
+                break
+            done += batch.holdings
+            tally.holders += batch.holders
+            tally.dividends += batch.dividends
+            tally.points += batch.points
+            log.info("close of %s: %d/%d holdings of record paid", day, done, total)
+            notify(CloseProgress(CloseStep.HOLDERS, min(done, total), total, day=day))
+        if done < total:  # holders reset or gone since the cut-off: nothing was due
+            notify(CloseProgress(CloseStep.HOLDERS, total, total, day=day))
+
+    def _pay_artists(
+        self,
+        day: date,
+        counts: CloseProgressCounts,
+        tally: _Tally,
+        notify: StepListener,
+        progress: Progress | None,
+    ) -> None:
         paid = counts.paid
         notify(CloseProgress(CloseStep.PAID, paid, counts.artists, day=day))  # paid before
         while True:
-            batch = self._pay(day)
+            batch = self._pay(self._book.pay_artists, day, self._batch)
             if not batch.artists:
                 if not self._paying_elsewhere(day):
                     break
@@ -173,16 +215,10 @@ class CloseService:
                 continue
             paid += batch.artists
             tally.closed += batch.artists
-            tally.holders += batch.holders
-            tally.dividends += batch.dividends
-            tally.points += batch.points
-            log.info("close of %s: %d/%d artists paid", day, paid, counts.artists)
+            log.info("close of %s: %d/%d artists closed", day, paid, counts.artists)
             notify(CloseProgress(CloseStep.PAID, paid, counts.artists, day=day))
             if progress is not None:
                 progress(paid, counts.artists)
-        finished = self._finish(day)
-        tally.failed += [FailedArtist(*kept) for kept in self._book.kept(day)]
-        return finished
 
     @retry_on_conflict()
     def _cut_off(self, day: date, tally: _Tally) -> CutOff:
@@ -206,13 +242,15 @@ class CloseService:
             tally.refused += time.monotonic() - refusing
 
     @retry_on_conflict()
-    def _pay(self, day: date) -> PaidBatch:
-        return self._book.pay(day, self._batch, self._clock.now())
+    def _pay(
+        self, pay: Callable[[date, int, datetime], PaidBatch], day: date, limit: int
+    ) -> PaidBatch:
+        return pay(day, limit, self._clock.now())
 
     def _paying_elsewhere(self, day: date) -> bool:
-        """Whether artists with numbers are still unpaid: another close of the day,
-        run at the same time, holds their batch (a batch it dies in is rolled back
-        and comes to this one)."""
+        """Whether artists with numbers are still not closed: another close of the
+        day, run at the same time, holds their batch (a batch it dies in is rolled
+        back and comes to this one)."""
         counts = self._book.progress(day)
         return counts.paid < counts.fetched
 

@@ -206,15 +206,17 @@ class CloseStep(StrEnum):
 
     CUT_OFF = "cut-off"  # the market closed: who holds what is fixed
     FETCHED = "fetched"  # an artist's fresh last.fm numbers are in (or could not be had)
-    PAID = "paid"  # artists paid: their holders of record, history, numbers, max shares
+    HOLDERS = "holders"  # holdings of record paid, by ranges of player names
+    PAID = "paid"  # artists closed, their holders paid: history, numbers, max shares
 
 
 @dataclass(frozen=True, slots=True)
 class CloseProgress:
     """How far one step of the close of ``day`` has come: ``done`` of ``total``
-    artists of record dealt with (the total is fixed at the cut-off), ``failed`` of
-    them without fresh numbers. A FETCHED event with ``paused`` > 0 says last.fm is
-    failing and fetching waits that many seconds before trying again."""
+    artists of record dealt with (holdings of record for HOLDERS; the total is
+    fixed at the cut-off), ``failed`` of them without fresh numbers. A FETCHED
+    event with ``paused`` > 0 says last.fm is failing and fetching waits that many
+    seconds before trying again."""
 
     step: CloseStep
     done: int

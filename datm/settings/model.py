@@ -142,8 +142,10 @@ class Settings(BaseModel):
         description="a finite fraction of LASTFM_RATE_PER_SECOND more than 0, at most 1",
     )
     close_fetch_workers: Whole = _whole(8, 1, 64)
-    # A batch of 10,000 artists holds its ~80,000 holders for about 2 s at full size
-    # (docs/PERFORMANCE.md): their trades wait that long, once a day.
+    # Payment locks what it writes until it commits, and trades on those rows wait
+    # (their lock timeout is 5 s): 100,000 holdings are ~85,000 players for about
+    # 1.5 s at full size, 10,000 artists well under a second (docs/PERFORMANCE.md).
+    close_pay_holdings: Whole = _whole(100_000, 1, 10_000_000)
     close_pay_batch: Whole = _whole(10_000, 1, 100_000)
     close_outage_seconds: Number = _seconds(600.0, DAY, zero="end at the first outage")
 

@@ -60,8 +60,9 @@ def untimed(report: CloseReport) -> CloseReport:
 def closing(
     game: Game, batch: int, lock: MarketLock | None = None, **settings: Any
 ) -> CloseService:
-    """The game's close, paying ``batch`` artists per transaction."""
-    chosen = game.get(Settings).replace(close_pay_batch=batch, **settings)
+    """The game's close, paying ``batch`` holdings of record and closing ``batch``
+    artists per transaction."""
+    chosen = game.get(Settings).replace(close_pay_batch=batch, close_pay_holdings=batch, **settings)
     return CloseService(
         game.get(CloseBook),  # type: ignore[type-abstract]
         game.get(LastfmPort),  # type: ignore[type-abstract]
@@ -167,11 +168,14 @@ def test_the_close_reports_each_step_the_cut_off_first(game: Game) -> None:
     assert [dataclasses.replace(e, per_second=0.0) for e in events] == [
         CloseProgress(CloseStep.CUT_OFF, 2, 2, day=day),
         CloseProgress(CloseStep.FETCHED, 2, 2, day=day),
-        CloseProgress(CloseStep.PAID, 0, 2, day=day),  # what earlier runs paid
+        CloseProgress(CloseStep.HOLDERS, 0, 2, day=day),  # what earlier runs paid
+        CloseProgress(CloseStep.HOLDERS, 1, 2, day=day),  # one holding each
+        CloseProgress(CloseStep.HOLDERS, 2, 2, day=day),
+        CloseProgress(CloseStep.PAID, 0, 2, day=day),
         CloseProgress(CloseStep.PAID, 1, 2, day=day),
         CloseProgress(CloseStep.PAID, 2, 2, day=day),
     ]
-    assert [str(step) for step in CloseStep] == ["cut-off", "fetched", "paid"]
+    assert [str(step) for step in CloseStep] == ["cut-off", "fetched", "holders", "paid"]
 
 
 def test_trading_is_refused_for_the_cut_off_only(game: Game) -> None:
@@ -190,11 +194,13 @@ def test_trading_is_refused_for_the_cut_off_only(game: Game) -> None:
     assert open_while == [
         (CloseStep.CUT_OFF, True),
         (CloseStep.FETCHED, True),
+        (CloseStep.HOLDERS, True),
+        (CloseStep.HOLDERS, True),
         (CloseStep.PAID, True),
         (CloseStep.PAID, True),
     ]
     assert 0 < report.trading_refused_seconds < pause  # steps slept with the market open
-    assert report.duration_seconds >= 4 * pause
+    assert report.duration_seconds >= 6 * pause
 
 
 def test_an_artist_whose_numbers_cannot_be_had_keeps_them_with_its_reason(
@@ -272,7 +278,43 @@ def test_a_second_close_of_the_same_day_changes_nothing(game: Game) -> None:
     assert game.market.history(artist, 7) == history
 
 
-def test_a_close_that_dies_half_way_pays_nobody_twice_when_run_again(game: Game) -> None:
+def test_a_close_that_dies_paying_the_holders_pays_nobody_twice_when_run_again(
+    game: Game,
+) -> None:
+    players, artists = held_artists(game, 3)
+    before = {m: game.numbers(m) for m in artists}
+    money = {w.player: game.players.money(w.session_key) for w in players}
+    game.next_day()
+    paid = {m: close_of(before[m], game.numbers(m)) for m in artists}
+
+    def die_after_the_first(event: CloseProgress) -> None:
+        if event.step is CloseStep.HOLDERS and event.done == 1:
+            raise Crash
+
+    with pytest.raises(Crash):
+        closing(game, batch=1).run(on_step=die_after_the_first)
+    assert game.analytics.is_market_open() is True
+
+    report = game.close.run()
+
+    assert (report.finished, report.artists_closed, report.artists_skipped) == (True, 3, 0)
+    assert report.holders_paid == 2  # this run's payments: the first player's came before
+    assert report.trading_refused_seconds == 0.0  # the cut-off stands: no second one
+    first = dict(zip((w.player for w in players), artists, strict=True))[
+        min(w.player for w in players)
+    ]  # holders are paid by name
+    assert report.dividends_paid == sum(paid[m][1] for m in artists if m != first)
+    for who, mbid in zip(players, artists, strict=True):
+        assert game.players.money(who.session_key) == money[who.player] + paid[mbid][1]
+        assert game.players.profile(who.player).points.all_time == paid[mbid][0]
+        dividends = [e for e in game.ledger(who.player) if e.kind is LedgerKind.DIVIDEND]
+        assert len(dividends) == 1
+    assert game.audit.audit().ok
+
+
+def test_a_close_that_dies_closing_the_artists_closes_each_once_when_run_again(
+    game: Game,
+) -> None:
     players, artists = held_artists(game, 3)
     before = {m: game.numbers(m) for m in artists}
     money = {w.player: game.players.money(w.session_key) for w in players}
@@ -286,14 +328,17 @@ def test_a_close_that_dies_half_way_pays_nobody_twice_when_run_again(game: Game)
     with pytest.raises(Crash):
         closing(game, batch=1).run(progress=die_after_the_first)
     assert game.analytics.is_market_open() is True
+    today = game.clock.today()
+    closed = [m for m in artists if game.market.history(m, 1)[-1:]]
+    assert closed == [min(artists)]  # artists are closed by MBID
 
     report = game.close.run()
 
     assert (report.finished, report.artists_closed, report.artists_skipped) == (True, 2, 1)
-    assert report.holders_paid == 2  # this run's payments: the first artist's came before
-    assert report.trading_refused_seconds == 0.0  # the cut-off stands: no second one
-    first = min(artists)
-    assert report.dividends_paid == sum(paid[m][1] for m in artists if m != first)
+    assert (report.holders_paid, report.dividends_paid) == (0, 0)  # all paid before
+    assert report.trading_refused_seconds == 0.0
+    for mbid in artists:
+        assert [h.day for h in game.market.history(mbid, 1)] == [today]
     for who, mbid in zip(players, artists, strict=True):
         assert game.players.money(who.session_key) == money[who.player] + paid[mbid][1]
         assert game.players.profile(who.player).points.all_time == paid[mbid][0]

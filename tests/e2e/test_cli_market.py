@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from datm.cli import main
 from datm.cli.close_view import seconds
 from datm.domain.artist import Artist
-from datm.domain.errors import LastfmKeyRefused
+from datm.domain.errors import Busy, LastfmKeyRefused
 from datm.fake_lastfm import FakeLastfm
 from datm.fake_lastfm.faults import Fault
 from datm.ports.unit_of_work import UnitOfWorkFactory
@@ -46,7 +46,7 @@ def one_error_line(stderr: str) -> str:
     return line
 
 
-STEPS = ("cut-off", "fetched", "paid")
+STEPS = ("cut-off", "fetched", "holders", "paid")
 
 
 def bars(stderr: str) -> dict[str, str]:
@@ -54,7 +54,7 @@ def bars(stderr: str) -> dict[str, str]:
     non-terminal's bars: once, as the display ends."""
     found = {}
     for line in stderr.splitlines():
-        match = re.match(r"^((?:cut-off|fetched|paid)(?: \(earlier day\))?)\s", line)
+        match = re.match(r"^((?:cut-off|fetched|holders|paid)(?: \(earlier day\))?)\s", line)
         if match:
             assert match.group(1) not in found, stderr
             found[match.group(1)] = line.rstrip()
@@ -119,17 +119,22 @@ def test_close_of_an_empty_in_memory_game_finishes_with_exit_0() -> None:
 # --- in process, a scripted close: what the command makes of the service's events
 
 
-def events(total: int, kept: int = 0, paid_to: int | None = None) -> list[CloseProgress]:
+def events(total: int, holdings: int, kept: int = 0) -> list[CloseProgress]:
     """One day's events as the close sends them: the cut-off, numbers in two
-    stores, payment in two batches (up to ``paid_to``)."""
-    paid_to = total if paid_to is None else paid_to
+    stores, then, every artist's numbers in, the ``holdings`` of record paid in
+    two ranges of names and the artists closed in two batches (each step first
+    says what earlier runs did: nothing)."""
     half = total // 2
     return [
         CloseProgress(CloseStep.CUT_OFF, total, total),
         CloseProgress(CloseStep.FETCHED, half, total, 0, 2.5),
         CloseProgress(CloseStep.FETCHED, total, total, kept, 2.5),
-        CloseProgress(CloseStep.PAID, min(half, paid_to), total),
-        CloseProgress(CloseStep.PAID, paid_to, total),
+        CloseProgress(CloseStep.HOLDERS, 0, holdings),
+        CloseProgress(CloseStep.HOLDERS, holdings // 2, holdings),
+        CloseProgress(CloseStep.HOLDERS, holdings, holdings),
+        CloseProgress(CloseStep.PAID, 0, total),
+        CloseProgress(CloseStep.PAID, half, total),
+        CloseProgress(CloseStep.PAID, total, total),
     ]
 
 
@@ -163,7 +168,8 @@ def test_kept_numbers_are_a_finding_exit_1_listed_with_their_reasons(
     kept = tuple(
         FailedArtist(str(uuid.uuid4()), "unknown_artist", f"no artist called {n}") for n in range(3)
     )
-    scripted(monkeypatch, events(10, kept=3), report_of(artists_closed=10, failed=kept))
+    steps = events(10, holdings=14, kept=3)  # players hold several artists, kept ones too
+    scripted(monkeypatch, steps, report_of(artists_closed=10, failed=kept))
 
     code, out, err = invoke("market", "close")
 
@@ -182,6 +188,7 @@ def test_kept_numbers_are_a_finding_exit_1_listed_with_their_reasons(
     assert "10/10" in drawn["cut-off"]
     assert "10/10" in drawn["fetched"] and "3 failed" in drawn["fetched"]
     assert "2.5/s" in drawn["fetched"]
+    assert re.search(r"\s14/14\s", drawn["holders"]), drawn["holders"]
     assert "10/10" in drawn["paid"]
     assert all(line.endswith("done") for line in drawn.values()), err
 
@@ -189,9 +196,10 @@ def test_kept_numbers_are_a_finding_exit_1_listed_with_their_reasons(
 def test_an_unfinished_close_exits_1_and_says_to_run_it_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    steps = events(10, paid_to=6)
-    steps[2] = CloseProgress(CloseStep.FETCHED, 6, 10, 0, 1.5)  # last.fm went away
-    scripted(monkeypatch, steps, report_of(finished=False, artists_closed=6))
+    # last.fm went away with 6 of 10 artists' numbers in: nothing is paid, no holder
+    # and no artist (payment waits for every artist's numbers).
+    steps = [*events(10, holdings=14)[:2], CloseProgress(CloseStep.FETCHED, 6, 10, 0, 1.5)]
+    scripted(monkeypatch, steps, report_of(finished=False))
 
     code, out, err = invoke("market", "close")
 
@@ -200,44 +208,67 @@ def test_an_unfinished_close_exits_1_and_says_to_run_it_again(
     assert "not finished" in out and "Run the close again" in out
     assert "kept their previous numbers" not in out
     drawn = bars(err)
+    assert set(drawn) == set(STEPS), err
     assert "6/10" in drawn["fetched"] and drawn["fetched"].endswith("stopped")
-    assert "6/10" in drawn["paid"] and drawn["paid"].endswith("stopped")
-    assert drawn["cut-off"].endswith("done")
+    # No holders event: the holdings of record are not known to the bar.
+    assert re.search(r"\s0/\?\s", drawn["holders"]), drawn["holders"]
+    assert drawn["holders"].endswith("stopped")
+    assert re.search(r"\s0/10\s", drawn["paid"]), drawn["paid"]
+    assert drawn["paid"].endswith("stopped")
+    assert "10/10" in drawn["cut-off"] and drawn["cut-off"].endswith("done")
 
 
 def test_a_run_that_first_finishes_an_earlier_day_draws_that_days_bars_too(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    scripted(monkeypatch, events(4) + events(6), report_of(artists_closed=10))
+    steps = events(4, holdings=3) + events(6, holdings=9)
+    scripted(monkeypatch, steps, report_of(artists_closed=10))
 
     code, out, err = invoke("market", "close")
 
     assert code == 0, out + err
     drawn = bars(err)
     assert set(drawn) == {*STEPS, *(f"{step} (earlier day)" for step in STEPS)}, err
-    assert all("4/4" in drawn[f"{step} (earlier day)"] for step in STEPS)
-    assert all("6/6" in drawn[step] for step in STEPS)
+    artists = [step for step in STEPS if step != "holders"]  # holdings: the holders' bar
+    assert all("4/4" in drawn[f"{step} (earlier day)"] for step in artists)
+    assert all("6/6" in drawn[step] for step in artists)
+    assert re.search(r"\s3/3\s", drawn["holders (earlier day)"]), err
+    assert re.search(r"\s9/9\s", drawn["holders"]), err
+    assert all(line.endswith("done") for line in drawn.values()), err
     assert "first worked on an earlier day's close" in out
 
 
+@pytest.mark.parametrize(
+    ("payment", "holders"),
+    [
+        # What the close sends: each payment step says what earlier runs did.
+        ([CloseProgress(CloseStep.HOLDERS, 7, 7), CloseProgress(CloseStep.PAID, 5, 5)], "7/7"),
+        # No payment event at all: the holders' total never came, the bar ends empty.
+        ([], "0/0"),
+    ],
+    ids=["paid-before", "no-payment-event"],
+)
 def test_a_close_finished_with_nothing_left_to_pay_shows_every_step_done(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, payment: list[CloseProgress], holders: str
 ) -> None:
-    # A rerun of a close that died after paying everyone: no payment event at all.
+    # A rerun of a close that died after paying everyone: nothing paid in this run.
     steps = [CloseProgress(CloseStep.CUT_OFF, 5, 5), CloseProgress(CloseStep.FETCHED, 5, 5)]
-    scripted(monkeypatch, steps, report_of(artists_skipped=5))
+    scripted(monkeypatch, [*steps, *payment], report_of(artists_skipped=5))
 
     code, out, err = invoke("market", "close")
 
     assert code == 0, out + err
     drawn = bars(err)
-    assert all("5/5" in line and line.endswith("done") for line in drawn.values()), err
+    assert set(drawn) == set(STEPS), err
+    assert all(line.endswith("done") for line in drawn.values()), err
+    assert all("5/5" in drawn[step] for step in STEPS if step != "holders"), err
+    assert re.search(rf"\s{holders}\s", drawn["holders"]), err
 
 
 def test_an_error_after_the_cut_off_is_one_line_saying_to_run_it_again_with_exit_2(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    scripted(monkeypatch, events(10)[:2], LastfmKeyRefused(403))
+    scripted(monkeypatch, events(10, holdings=14)[:2], LastfmKeyRefused(403))
 
     code, out, err = invoke("market", "close")
 
@@ -247,6 +278,34 @@ def test_an_error_after_the_cut_off_is_one_line_saying_to_run_it_again_with_exit
     assert "artists closed" not in out
     drawn = bars(err)
     assert "5/10" in drawn["fetched"] and drawn["fetched"].endswith("stopped")
+    assert re.search(r"\s0/\?\s", drawn["holders"]), err
+    assert drawn["holders"].endswith("stopped")
+    assert re.search(r"\s0/10\s", drawn["paid"]), err
+    assert drawn["paid"].endswith("stopped")
+
+
+def test_an_error_paying_the_holders_stops_their_bar_where_it_was_with_exit_2(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The first range of names paid; the second's transaction ran out of retries.
+    steps = events(10, holdings=14)[:5]
+    assert steps[-1] == CloseProgress(CloseStep.HOLDERS, 7, 14)
+    scripted(monkeypatch, steps, Busy(attempts=5))
+
+    code, out, err = invoke("market", "close")
+
+    assert code == 2, out + err
+    line = one_error_line(err)
+    assert "the close stopped" in line and "run it again" in line
+    assert "artists closed" not in out
+    drawn = bars(err)
+    assert set(drawn) == set(STEPS), err
+    assert "10/10" in drawn["cut-off"] and drawn["cut-off"].endswith("done")
+    assert "10/10" in drawn["fetched"] and drawn["fetched"].endswith("done")
+    assert re.search(r"\s7/14\s", drawn["holders"]), err
+    assert drawn["holders"].endswith("stopped")
+    assert re.search(r"\s0/10\s", drawn["paid"]), err
+    assert drawn["paid"].endswith("stopped")
 
 
 @pytest.mark.parametrize(
@@ -328,7 +387,10 @@ def test_close_of_a_seeded_game_shows_the_bars_and_a_summary_the_database_bears_
         paid = seeded.scalar(f"SELECT coalesce(sum(amount), 0) {todays}", r=ref)
         points = seeded.scalar("SELECT coalesce(sum(points_all_time), 0) FROM players")
         of_record = seeded.scalar("SELECT artists_closed FROM closes WHERE day = :d", d=today)
+        holdings = seeded.scalar("SELECT holdings FROM closes WHERE day = :d", d=today)
+        dealt_with = seeded.scalar("SELECT holders_paid FROM closes WHERE day = :d", d=today)
         assert cli_game.figure(out, "artists closed") == closed == of_record == 4
+        assert holdings == dealt_with == seeded.scalar("SELECT count(*) FROM holdings") == 3
         assert cli_game.figure(out, "artists skipped") == 0
         assert cli_game.figure(out, "kept their numbers") == 0
         assert cli_game.figure(out, "holders paid") == payments == 3
@@ -341,10 +403,13 @@ def test_close_of_a_seeded_game_shows_the_bars_and_a_summary_the_database_bears_
         [logged] = re.findall(r"trading refused (\d+\.\d{3}) s", result.stderr)
         assert shown_seconds(out, "trading refused") == f"{logged} s"
         assert 0 < float(logged) < 10
-        # rich draws a non-terminal's bars once, as they end: every step, every artist.
+        # rich draws a non-terminal's bars once, as they end: every step, every artist
+        # (every holding of record, the holders' bar).
         drawn = bars(result.stderr)
         assert set(drawn) == set(STEPS), result.stderr
-        assert all("4/4" in line and line.endswith("done") for line in drawn.values())
+        assert all(line.endswith("done") for line in drawn.values()), result.stderr
+        assert all("4/4" in drawn[step] for step in STEPS if step != "holders"), result.stderr
+        assert re.search(rf"\s{holdings}/{holdings}\s", drawn["holders"]), drawn["holders"]
         assert re.search(r"4/4 +0 failed +[\d,.]+/s", drawn["fetched"]), drawn["fetched"]
 
         again = seeded.run("market", "close")
@@ -374,8 +439,13 @@ def test_an_artist_last_fm_does_not_know_keeps_its_numbers_is_listed_and_exits_1
         assert "unknown_artist" in row
         assert f"artist {gone} keeps its numbers (unknown_artist)" in result.stderr  # WARNING
         drawn = bars(result.stderr)
+        assert set(drawn) == set(STEPS), result.stderr
         assert "2/2" in drawn["fetched"] and "1 failed" in drawn["fetched"]
-        assert all("2/2" in line and line.endswith("done") for line in drawn.values())
+        assert all(line.endswith("done") for line in drawn.values()), result.stderr
+        assert all("2/2" in drawn[step] for step in STEPS if step != "holders"), result.stderr
+        # The one holder's holding of record (of the artist last.fm knows): one.
+        assert seeded.scalar("SELECT holdings FROM closes") == 1
+        assert re.search(r"\s1/1\s", drawn["holders"]), drawn["holders"]
         assert seeded.scalar("SELECT finished_at IS NOT NULL FROM closes")
         assert (
             seeded.scalar("SELECT failure_code FROM close_artists WHERE mbid = :m", m=gone)
@@ -427,14 +497,28 @@ def test_a_close_last_fm_fails_exits_1_unfinished_and_the_next_run_finishes_it_f
         assert f"close of {yesterday}" in stopped.stdout
         assert value(stopped.stdout, "finished") == "no: run the close again"
         assert "not finished" in stopped.stdout
+        # Not every artist's numbers in: nothing is paid, no holder and no artist.
         assert cli_game.figure(stopped.stdout, "artists closed") == 0
         assert cli_game.figure(stopped.stdout, "kept their numbers") == 0
+        assert cli_game.figure(stopped.stdout, "holders paid") == 0
+        assert cli_game.figure(stopped.stdout, "dividends paid") == 0
+        assert cli_game.figure(stopped.stdout, "points awarded") == 0
         drawn = bars(stopped.stderr)
         assert set(drawn) == set(STEPS), stopped.stderr
         assert "2/2" in drawn["cut-off"] and drawn["cut-off"].endswith("done")
         assert "0/2" in drawn["fetched"] and drawn["fetched"].endswith("stopped")
+        # No holders event: the bar never learnt the holdings of record.
+        assert re.search(r"\s0/\?\s", drawn["holders"]), drawn["holders"]
+        assert drawn["holders"].endswith("stopped")
         assert "0/2" in drawn["paid"] and drawn["paid"].endswith("stopped")
         assert seeded.scalar("SELECT finished_at IS NULL FROM closes WHERE day = :d", d=yesterday)
+        record = "SELECT {} FROM closes WHERE day = :d"
+        assert seeded.scalar(record.format("holdings"), d=yesterday) == 1  # on record, not paid
+        assert seeded.scalar(record.format("holders_paid"), d=yesterday) == 0
+        assert seeded.scalar(record.format("paid_from IS NULL"), d=yesterday)
+        assert seeded.scalar("SELECT count(*) FROM ledger WHERE kind = 'dividend'") == 0
+        assert seeded.scalar("SELECT count(*) FROM artists WHERE last_closed_on IS NOT NULL") == 0
+        assert seeded.scalar("SELECT count(*) FROM close_artists WHERE paid") == 0
         refused = float(shown_seconds(stopped.stdout, "trading refused").removesuffix(" s"))
         assert 0 < refused < 10
 
@@ -451,9 +535,17 @@ def test_a_close_last_fm_fails_exits_1_unfinished_and_the_next_run_finishes_it_f
         history = seeded.scalar("SELECT count(*) FROM history WHERE day IN (:y, :t)",
                                 y=yesterday, t=today)  # fmt: skip
         assert cli_game.figure(again.stdout, "artists closed") == history == 4
+        # One holding of record each day: the one holder's, held throughout.
+        of_record = "SELECT holdings FROM closes WHERE day = :d AND holders_paid = holdings"
+        assert seeded.scalar(of_record, d=yesterday) == seeded.scalar(of_record, d=today) == 1
+        assert cli_game.figure(again.stdout, "holders paid") == 2
         drawn = bars(again.stderr)
         assert set(drawn) == {*STEPS, *(f"{step} (earlier day)" for step in STEPS)}, again.stderr
-        assert all("2/2" in line and line.endswith("done") for line in drawn.values())
+        assert all(line.endswith("done") for line in drawn.values()), again.stderr
+        artists = [label for label in drawn if not label.startswith("holders")]
+        assert all("2/2" in drawn[label] for label in artists), again.stderr
+        for label in ("holders (earlier day)", "holders"):
+            assert re.search(r"\s1/1\s", drawn[label]), again.stderr
 
 
 @pytest.mark.postgres

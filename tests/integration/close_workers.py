@@ -59,7 +59,7 @@ KILL_POINTS = (
 )
 REACHED = 1  # what ``reached`` says when the process died where it was told to
 MISPLACED = 2  # ...when it died there but found itself elsewhere (say, no transaction open)
-PAYING_BATCH = 3  # the payment transaction "paying" dies in
+PAYING_BATCH = 3  # the holders' payment transaction (range of names) "paying" dies in
 FETCH_STORE_EVERY = 5  # numbers per write while "fetching" (close_fetch stores every 200)
 FETCH_WORKERS = 2
 
@@ -157,7 +157,7 @@ def _die_after(
 class ClosePlan:
     url: str
     days: tuple[date, ...]  # closed in this order, one CloseService run each
-    batch: int  # close_pay_batch
+    batch: int  # close_pay_batch (artists) and close_pay_holdings (holdings) per transaction
     first_step: int = 1  # CloseLastfm's step for the first day, one more for each next
     kill_at: str | None = None  # one of KILL_POINTS, or None to run to the end
     pause: float = 0.0  # seconds between two days' closes
@@ -169,7 +169,10 @@ def run_close(plan: ClosePlan, reached: Any, outbox: Queue[Any], go: Event | Non
     ``("ok", [CloseReport, ...])`` or ``("error", traceback)``."""
     try:
         injector = build_injector(
-            plan.url, close_pay_batch=plan.batch, close_fetch_workers=FETCH_WORKERS
+            plan.url,
+            close_pay_batch=plan.batch,
+            close_pay_holdings=plan.batch,
+            close_fetch_workers=FETCH_WORKERS,
         )
         injector.get(CloseBook).record(plan.days[0])  # type: ignore[type-abstract]
         if go is not None and not go.wait(JOIN_SECONDS):

@@ -47,6 +47,7 @@ WHOLE: dict[str, tuple[int, int]] = {
     "LASTFM_CACHE_MAX_ENTRIES": (1, 10_000_000),
     "CLOSE_FETCH_WORKERS": (1, 64),
     "CLOSE_PAY_BATCH": (1, 100_000),
+    "CLOSE_PAY_HOLDINGS": (1, 10_000_000),
 }
 CACHE = 30 * 86_400.0
 SECONDS: dict[str, tuple[float, bool, float]] = {
@@ -133,6 +134,7 @@ CLOSE_DEFAULTS: dict[str, float] = {
     "CLOSE_LASTFM_SHARE": 0.8,
     "CLOSE_FETCH_WORKERS": 8,
     "CLOSE_PAY_BATCH": 10_000,
+    "CLOSE_PAY_HOLDINGS": 100_000,
     "CLOSE_OUTAGE_SECONDS": 600.0,
 }
 

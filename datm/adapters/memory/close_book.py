@@ -1,5 +1,9 @@
 """The daily close in memory: the same record and the same payment as Postgres's
-set-based close, applied through units of work on the store (tests, the demo)."""
+set-based close, applied through units of work on the store (tests, the demo).
+
+A reset or a deletion takes the player out of every close's holders of record
+(``forget_holder``, at its commit), where Postgres marks the player's row: so here
+the holdings of record dealt with are those on record minus those still to pay."""
 
 from __future__ import annotations
 
@@ -74,6 +78,7 @@ class InMemoryCloseBook(CloseBook):
             store.close_artists[day] = artists
             store.close_holders[day] = holders
             players = len(store.players)
+            pairs = sum(len(names) for names in holders.values())
             store.closes[day] = CloseRecord(
                 day,
                 earlier.started_at if earlier else started_at,
@@ -81,8 +86,8 @@ class InMemoryCloseBook(CloseBook):
                 players=players,
                 top_listeners=top_listeners,
                 paid_from=earlier.paid_from if earlier else None,
+                holdings=pairs,
             )
-            pairs = sum(len(names) for names in holders.values())
         return CutOff(day, started_at, players, top_listeners, len(artists), pairs)
 
     def _existing(self, day: date) -> CutOff | None:
@@ -90,14 +95,13 @@ class InMemoryCloseBook(CloseBook):
         record = self._store.closes.get(day)
         if record is None or record.cut_off_at is None:
             return None
-        holders = self._store.close_holders.get(day, {})
         return CutOff(
             day,
             record.cut_off_at,
             record.players or 0,
             record.top_listeners or 0,
             len(self._store.close_artists.get(day, {})),
-            sum(len(names) for names in holders.values()),
+            record.holdings,
         )
 
     def to_fetch(self, day: date, after: str | None, limit: int) -> list[ArtistOfRecord]:
@@ -118,37 +122,59 @@ class InMemoryCloseBook(CloseBook):
                     stored += 1
         return stored
 
-    def pay(self, day: date, limit: int, at: datetime) -> PaidBatch:
+    def pay_holders(self, day: date, limit: int, at: datetime) -> PaidBatch:
+        store = self._store
+        with store.close_payment:
+            with store.mutex:
+                record = store.closes.get(day)
+                rows = store.close_artists.get(day, {})
+                if record is None or any(r.numbers is None for r in rows.values()):
+                    return PaidBatch(0, 0, 0, 0)
+                after = record.holders_paid_through or ""
+                names = _range(_unpaid(store.close_holders.get(day, {}), after), limit)
+            if not names:
+                return PaidBatch(0, 0, 0, 0)
+            uow = InMemoryUnitOfWork(store)
+            with uow:
+                players = _lock_players(uow, names)
+                with store.mutex:  # read after the locks: a reset meanwhile is seen
+                    held = _unpaid(store.close_holders.get(day, {}), after, names[-1])
+                paid = dividends = points = 0
+                for name, mbid in held:
+                    player = players.get(name)
+                    numbers = rows[mbid].numbers
+                    assert numbers is not None  # checked above: every artist's are in
+                    if player is None:
+                        continue
+                    _pay(uow, player, mbid, numbers, day, at)
+                    paid += 1
+                    dividends += numbers.dividend
+                    points += numbers.points
+                with store.mutex:  # the payments and the mark in one step
+                    uow.commit()
+                    store.closes[day] = replace(
+                        store.closes[day],
+                        holders_paid_through=names[-1],
+                        paid_from=store.closes[day].paid_from or at,
+                    )
+        return PaidBatch(0, paid, dividends, points, len(held))
+
+    def pay_artists(self, day: date, limit: int, at: datetime) -> PaidBatch:
         store = self._store
         with store.close_payment:
             with store.mutex:
                 rows = store.close_artists.get(day, {})
                 ready = sorted(m for m, r in rows.items() if r.numbers is not None and not r.paid)
                 batch = ready[:limit]
-                of_record = store.close_holders.get(day, {})
-                names = sorted({n for m in batch for n in of_record.get(m, ())})
             if not batch:
                 return PaidBatch(0, 0, 0, 0)
             uow = InMemoryUnitOfWork(store)
             with uow:
-                players = _lock_players(uow, names)  # players before artists, as trades
-                artists = [uow.artists.get_for_update(m) for m in batch]
-                with store.mutex:  # read after the locks: a reset meanwhile is seen
-                    holders = {m: set(of_record.get(m, ())) for m in batch}
-                paid_holders = dividends = points = 0
-                for artist in artists:
-                    row = rows[artist.mbid]
-                    numbers = row.numbers
+                for mbid in batch:
+                    numbers = rows[mbid].numbers
                     assert numbers is not None  # the batch holds artists with numbers only
-                    uow.history.put(close_rules.apply_close(artist, numbers, row.price, day))
-                    for name in sorted(holders[artist.mbid]):
-                        player = players.get(name)
-                        if player is None:
-                            continue
-                        _pay(uow, player, artist.mbid, numbers, day, at)
-                        paid_holders += 1
-                        dividends += numbers.dividend
-                        points += numbers.points
+                    artist = uow.artists.get_for_update(mbid)
+                    uow.history.put(close_rules.apply_close(artist, numbers, rows[mbid].price, day))
                 with store.mutex:  # the batch and its mark in one step, as one transaction
                     uow.commit()
                     for mbid in batch:
@@ -156,17 +182,23 @@ class InMemoryCloseBook(CloseBook):
                     record = store.closes[day]
                     if record.paid_from is None:
                         store.closes[day] = replace(record, paid_from=at)
-        return PaidBatch(len(batch), paid_holders, dividends, points)
+        return PaidBatch(len(batch), 0, 0, 0)
 
     def progress(self, day: date) -> CloseProgressCounts:
         with self._store.mutex:
             rows = list(self._store.close_artists.get(day, {}).values())
+            record = self._store.closes.get(day)
+            after = (record.holders_paid_through if record else None) or ""
+            unpaid = len(_unpaid(self._store.close_holders.get(day, {}), after))
         fetched = [r for r in rows if r.numbers is not None]
+        holdings = record.holdings if record is not None else 0
         return CloseProgressCounts(
             len(rows),
             len(fetched),
             sum(r.paid for r in rows),
             sum(r.numbers.failure is not None for r in fetched if r.numbers is not None),
+            holdings,
+            holdings - unpaid,
         )
 
     def kept(self, day: date) -> list[tuple[str, str, str]]:
@@ -188,7 +220,9 @@ class InMemoryCloseBook(CloseBook):
                 if record.finished:
                     return True
                 rows = store.close_artists.get(day, {})
-                if not all(row.paid for row in rows.values()):
+                of_record = store.close_holders.get(day, {})
+                unpaid = _unpaid(of_record, record.holders_paid_through or "")
+                if unpaid or not all(row.paid for row in rows.values()):
                     return False
                 names = sorted(
                     {n for held in store.close_holders.get(day, {}).values() for n in held}
@@ -214,6 +248,26 @@ class InMemoryCloseBook(CloseBook):
         store.close_artists[day] = {
             m: r for m, r in rows.items() if r.numbers is not None and r.numbers.failure
         }
+
+
+def _unpaid(
+    of_record: dict[str, set[str]], after: str, upto: str | None = None
+) -> list[tuple[str, str]]:
+    """(player, mbid) of record after ``after`` (up to ``upto``), by player name."""
+    return sorted(
+        (name, mbid)
+        for mbid, names in of_record.items()
+        for name in names
+        if name > after and (upto is None or name <= upto)
+    )
+
+
+def _range(unpaid: list[tuple[str, str]], limit: int) -> list[str]:
+    """The players of the first ``limit`` holdings, with all of the last one's."""
+    if not unpaid:
+        return []
+    last = unpaid[min(limit, len(unpaid)) - 1][0]
+    return sorted({name for name, _ in unpaid if name <= last})
 
 
 def _lock_players(uow: InMemoryUnitOfWork, names: list[str]) -> dict[str, Player]:

@@ -9,18 +9,24 @@ refused for the lock's round trips only, whatever the size of the game. The copy
 commits with the ``closes`` row's ``cut_off_at``: until then there is no cut-off,
 and a close killed during it takes a new one when run again.
 
-Payment, one transaction per batch of artists: the batch's rows of
-``close_artists`` are locked (SKIP LOCKED: two closes never pay one artist); one
-statement pays the holders of record (players, with their ledger rows from the
-rows it updated), then the artists (locked in MBID order) and history, and the
-batch is marked paid; trophies are checked once, at the finish. A holder of
-record whose ``reset_seq`` is past the cut-off's mark reset (or left) since, and
-is not paid: a mark on the player's own
-row, which the UPDATE checks again on the row's latest version when it had to wait
-for a reset's lock, and which a reset during the cut-off's copy (that cannot see
-the copy's rows to delete them) sets all the same. The payment locks players
-before artists, as every trade and reset does; a trade, a reset or a deletion
-waits for no other player's row, so none can close a cycle with it.
+Payment, once every artist's numbers are in, in two passes of large batches:
+- the holders, by ranges of player names: one transaction per range locks the
+  ``closes`` row (two closes of a day take ranges in turn), and one statement
+  pays every holding of record of the range (players, with their ledger rows from
+  the rows it updated) and moves the row's mark past it. Each player row is
+  written once per close, the players' pages in name order; paying by batches of
+  artists instead wrote a player once per batch holding one of its artists, and
+  swept the whole players table each time (docs/PERFORMANCE.md).
+- the artists: per batch, their rows of ``close_artists`` locked (SKIP LOCKED: two
+  closes never close one artist), the artists (locked in MBID order) and history
+  written, the batch marked paid.
+Trophies are checked once, at the finish. A holder of record whose ``reset_seq``
+is past the cut-off's mark reset (or left) since, and is not paid: a mark on the
+player's own row, which the UPDATE checks again on the row's latest version when
+it had to wait for a reset's lock, and which a reset during the cut-off's copy
+(that cannot see the copy's rows to delete them) sets all the same. A trade, a
+reset or a deletion waits for no other player's row and no ``closes`` row, so none
+can close a cycle with the payment.
 """
 
 from __future__ import annotations
@@ -49,7 +55,8 @@ from datm.ports.close import CloseBook
 SNAPSHOT_ISOLATION = "REPEATABLE READ"  # the cut-off's copy reads one instant
 WRITING = "READ COMMITTED"  # as every other writer: row locks, fresh reads per statement
 RECORD_COLUMNS = (
-    "day, started_at, finished_at, artists_closed, cut_off_at, players, top_listeners, paid_from"
+    "day, started_at, finished_at, artists_closed, cut_off_at, players, top_listeners,"
+    " paid_from, coalesce(holdings, 0), coalesce(holders_paid, 0), holders_paid_through"
 )
 RECORD = text(f"SELECT {RECORD_COLUMNS} FROM closes WHERE day = :day")
 UNFINISHED_BEFORE = text("SELECT min(day) FROM closes WHERE day < :day AND finished_at IS NULL")
@@ -76,14 +83,14 @@ COPY_ARTISTS = text(
 )
 # In key order: the primary key then grows at its right edge, as a bulk load.
 COPY_HOLDERS = text(
-    "INSERT INTO close_holders (day, mbid, player)"
-    " SELECT :day, h.mbid, h.player FROM holdings h JOIN close_artists c"
-    " ON c.day = :day AND c.mbid = h.mbid ORDER BY h.mbid, h.player"
+    "INSERT INTO close_holders (day, player, mbid)"
+    " SELECT :day, h.player, h.mbid FROM holdings h JOIN close_artists c"
+    " ON c.day = :day AND c.mbid = h.mbid ORDER BY h.player, h.mbid"
 )
+PUT_HOLDINGS = text("UPDATE closes SET holdings = :holdings, holders_paid = 0 WHERE day = :day")
 # The copies' statistics, for the plans of every statement after (autovacuum may be
 # late or off: without them the planner guesses, and guessed a scan per batch).
 ANALYZE_RECORD = text("ANALYZE close_artists, close_holders")
-COUNT_HOLDERS = text("SELECT count(*) FROM close_holders WHERE day = :day")
 
 TO_FETCH = text(
     "SELECT mbid, last_listeners, last_playcount FROM close_artists"
@@ -110,17 +117,19 @@ STORE_NUMBERS = text(
     + ") WHERE c.day = :day AND c.mbid = v.mbid AND c.listeners IS NULL"
 )
 
-# --- payment, in the order of the batch's transaction ---------------------------
-TAKE_BATCH = text(
-    "SELECT mbid FROM close_artists WHERE day = :day AND NOT paid AND listeners IS NOT NULL"
-    " ORDER BY mbid LIMIT :limit FOR UPDATE SKIP LOCKED"
+# --- payment: the holders by ranges of names, then the artists --------------------
+# The closes row, locked: two closes of one day pay the holders' ranges in turn.
+TAKE_RANGE = text(
+    "SELECT reset_mark, coalesce(holders_paid_through, '') FROM closes"
+    " WHERE day = :day AND cut_off_at IS NOT NULL FOR UPDATE"
 )
-RESET_MARK = text("SELECT reset_mark FROM closes WHERE day = :day")
-# The batch as a relation: its size is known to the planner, which then probes
-# the keys of close_holders and close_artists for it instead of scanning them.
-_BATCH = "unnest(CAST(:batch AS text[])) AS b(mbid)"
-_HOLDERS_OF_BATCH = (
-    f"SELECT h.player FROM {_BATCH} JOIN close_holders h ON h.day = :day AND h.mbid = b.mbid"
+NUMBERS_MISSING = text(
+    "SELECT EXISTS (SELECT 1 FROM close_artists WHERE day = :day AND listeners IS NULL)"
+)
+# The last player of the next ``limit`` holdings: the range ends with all of theirs.
+RANGE_END = text(
+    "SELECT max(player) FROM (SELECT player FROM close_holders"
+    " WHERE day = :day AND player > :after ORDER BY player LIMIT :limit) AS r"
 )
 # Planning is cheap here and compiling is not: JIT would cost more than it saves
 # on statements over a batch's thousands of rows. A batch's holders (a hundred
@@ -131,9 +140,9 @@ BATCH_SETTINGS = text("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
 # dividend and artist as the per-artist close wrote them.
 PAY_HOLDERS = text(
     "WITH due AS ("
-    f"  SELECT h.player, c.mbid, c.points, c.dividend FROM {_BATCH}"
-    "  JOIN close_artists c ON c.day = :day AND c.mbid = b.mbid"
-    "  JOIN close_holders h ON h.day = :day AND h.mbid = b.mbid),"
+    "  SELECT h.player, c.mbid, c.points, c.dividend FROM close_holders h"
+    "  JOIN close_artists c ON c.day = :day AND c.mbid = h.mbid"
+    "  WHERE h.day = :day AND h.player > :after AND h.player <= :upto),"
     " per_player AS ("
     "  SELECT player, sum(points) AS points, sum(dividend) AS dividend FROM due"
     "  GROUP BY player ORDER BY player),"  # the players' index (and often heap) in order
@@ -152,10 +161,23 @@ PAY_HOLDERS = text(
     "  SELECT d.player, d.dividend, 'dividend', :at, d.mbid || ':' || :day_text"
     "  FROM due d JOIN paid ON paid.name = d.player WHERE d.dividend <> 0"
     "  ORDER BY d.player, d.mbid RETURNING 1)"
-    " SELECT count(*), coalesce(sum(d.dividend), 0), coalesce(sum(d.points), 0),"
+    " SELECT count(*), count(paid.name),"
+    "  coalesce(sum(d.dividend) FILTER (WHERE paid.name IS NOT NULL), 0),"
+    "  coalesce(sum(d.points) FILTER (WHERE paid.name IS NOT NULL), 0),"
     "  (SELECT count(*) FROM entries)"
-    " FROM due d JOIN paid ON paid.name = d.player"
+    " FROM due d LEFT JOIN paid ON paid.name = d.player"
 )
+PAID_THROUGH = text(
+    "UPDATE closes SET holders_paid_through = :upto, holders_paid = holders_paid + :holdings,"
+    " paid_from = coalesce(paid_from, :at) WHERE day = :day"
+)
+TAKE_BATCH = text(
+    "SELECT mbid FROM close_artists WHERE day = :day AND NOT paid AND listeners IS NOT NULL"
+    " ORDER BY mbid LIMIT :limit FOR UPDATE SKIP LOCKED"
+)
+# The batch as a relation: its size is known to the planner, which then probes
+# the key of close_artists for it instead of scanning it.
+_BATCH = "unnest(CAST(:batch AS text[])) AS b(mbid)"
 CLOSE_ARTISTS = text(
     "UPDATE artists a SET last_close_price = c.price, last_listeners = c.listeners,"
     " last_playcount = c.playcount, last_closed_on = :day,"
@@ -178,7 +200,9 @@ MARK_PAID = text(
 PAYING = text("UPDATE closes SET paid_from = coalesce(paid_from, :at) WHERE day = :day")
 
 PROGRESS = text(
-    "SELECT count(*), count(listeners), count(*) FILTER (WHERE paid), count(failure_code)"
+    "SELECT count(*), count(listeners), count(*) FILTER (WHERE paid), count(failure_code),"
+    " (SELECT coalesce(holdings, 0) FROM closes WHERE day = :day),"
+    " (SELECT coalesce(holders_paid, 0) FROM closes WHERE day = :day)"
     " FROM close_artists WHERE day = :day"
 )
 KEPT = text(
@@ -189,6 +213,7 @@ FINISH = text(
     "UPDATE closes SET finished_at = :at,"
     " artists_closed = (SELECT count(*) FROM close_artists WHERE day = :day)"
     " WHERE day = :day AND cut_off_at IS NOT NULL AND finished_at IS NULL"
+    " AND coalesce(holders_paid, 0) = coalesce(holdings, 0)"
     " AND NOT EXISTS (SELECT 1 FROM close_artists WHERE day = :day AND NOT paid)"
     " RETURNING day"
 )
@@ -289,6 +314,7 @@ class PostgresCloseBook(CloseBook):
                 return taken
             artists = conn.execute(COPY_ARTISTS, params).rowcount
             holdings = conn.execute(COPY_HOLDERS, params).rowcount
+            conn.execute(PUT_HOLDINGS, {"day": day, "holdings": holdings})
             conn.execute(ANALYZE_RECORD)
             transaction.commit()
             players = int(row[0])
@@ -299,14 +325,13 @@ class PostgresCloseBook(CloseBook):
         if record is None or record.cut_off_at is None:
             return None
         counts = self.progress(day)
-        holdings = int(self._one(COUNT_HOLDERS, day=day)[0])
         return CutOff(
             day,
             record.cut_off_at,
             record.players or 0,
             record.top_listeners or 0,
             counts.artists,
-            holdings,
+            counts.holdings,
         )
 
     # --- fresh numbers ----------------------------------------------------------------
@@ -337,27 +362,44 @@ class PostgresCloseBook(CloseBook):
 
     # --- payment ----------------------------------------------------------------------
 
-    def pay(self, day: date, limit: int, at: datetime) -> PaidBatch:
+    def pay_holders(self, day: date, limit: int, at: datetime) -> PaidBatch:
+        with translated(), self._connect(WRITING) as conn, conn.begin():
+            taken = conn.execute(TAKE_RANGE, {"day": day}).first()
+            if taken is None or conn.execute(NUMBERS_MISSING, {"day": day}).scalar():
+                return PaidBatch(0, 0, 0, 0)
+            mark, after = taken
+            upto = conn.execute(RANGE_END, {"day": day, "after": after, "limit": limit}).scalar()
+            if upto is None:
+                return PaidBatch(0, 0, 0, 0)
+            params = {
+                "day": day,
+                "mark": mark,
+                "after": after,
+                "upto": upto,
+                "day_text": day.isoformat(),
+                "at": at,
+            }
+            conn.execute(BATCH_SETTINGS)
+            holdings, holders, dividends, points, _ = conn.execute(PAY_HOLDERS, params).one()
+            conn.execute(PAID_THROUGH, {**params, "holdings": holdings})
+        return PaidBatch(0, int(holders), int(dividends), int(points), int(holdings))
+
+    def pay_artists(self, day: date, limit: int, at: datetime) -> PaidBatch:
         with translated(), self._connect(WRITING) as conn, conn.begin():
             batch = list(conn.execute(TAKE_BATCH, {"day": day, "limit": limit}).scalars())
             if not batch:
                 return PaidBatch(0, 0, 0, 0)
-            params = {
-                "day": day,
-                "mark": conn.execute(RESET_MARK, {"day": day}).scalar_one(),
-                "day_text": day.isoformat(),
-                "batch": batch,
-                "at": at,
-            }
-            conn.execute(BATCH_SETTINGS)
-            holders, dividends, points, _ = conn.execute(PAY_HOLDERS, params).one()
+            params = {"day": day, "batch": batch, "at": at}
             for statement in (CLOSE_ARTISTS, PUT_HISTORY, MARK_PAID, PAYING):
                 conn.execute(statement, params)
-        return PaidBatch(len(batch), int(holders), int(dividends), int(points))
+        return PaidBatch(len(batch), 0, 0, 0)
 
     def progress(self, day: date) -> CloseProgressCounts:
-        artists, fetched, paid, kept = self._one(PROGRESS, day=day)
-        return CloseProgressCounts(int(artists), int(fetched), int(paid), int(kept))
+        artists, fetched, paid, kept, holdings, holders_paid = self._one(PROGRESS, day=day)
+        return CloseProgressCounts(
+            int(artists), int(fetched), int(paid), int(kept), int(holdings or 0),
+            int(holders_paid or 0),
+        )  # fmt: skip
 
     def kept(self, day: date) -> list[tuple[str, str, str]]:
         with translated(), self._connect() as conn:

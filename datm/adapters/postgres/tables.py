@@ -191,18 +191,24 @@ closes = Table(
     Column("cut_off_at", TS, nullable=True),
     Column("players", BigInteger, nullable=True),
     Column("top_listeners", BigInteger, nullable=True),
-    # When the first artist was paid: from then on the day is the latest close
+    # When the first holder was paid: from then on the day is the latest close
     # that the daily point totals count (periods.py).
     Column("paid_from", TS, nullable=True),
     # The reset sequence's value at the cut-off: players reset since are not paid.
     Column("reset_mark", BigInteger, nullable=True),
+    # The holders' payment goes by ranges of player names: how many holdings were
+    # put on record, how many of them are dealt with, and the last player paid.
+    Column("holdings", BigInteger, nullable=True),
+    Column("holders_paid", BigInteger, nullable=True),
+    Column("holders_paid_through", Key(64), nullable=True),
 )
 
 player_resets = Sequence("player_resets", metadata=metadata)
 
 # One row per artist listed at the cut-off: its price and previous numbers then,
 # and, once fetched, its fresh numbers and what they pay (or why it keeps its
-# previous ones). ``paid`` marks the artists whose holders were paid, so a rerun
+# previous ones). ``paid`` marks the artists closed (history, closing price, numbers,
+# max shares), so a rerun
 # pays the rest and nobody twice. Rows of a finished close are deleted but for the
 # failures, which say why an artist kept its numbers.
 close_artists = Table(
@@ -234,13 +240,14 @@ def _close_artists_fillfactor(target: Table, connection: Connection, **kw: Any) 
 
 
 # The holders of record: who held which artist at the cut-off. A player who
-# reset or left since is known by ``players.reset_seq`` (or is gone).
+# reset or left since is known by ``players.reset_seq`` (or is gone). By player
+# first: payment takes them in ranges of names, each player once.
 close_holders = Table(
     "close_holders",
     metadata,
     Column("day", Date, primary_key=True),
-    Column("mbid", Key(36), primary_key=True),
     Column("player", Key(64), primary_key=True),
+    Column("mbid", Key(36), primary_key=True),
 )
 
 server_secrets = Table(

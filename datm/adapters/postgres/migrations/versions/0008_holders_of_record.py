@@ -33,6 +33,9 @@ CLOSE_COLUMNS = (
     ("top_listeners", sa.BigInteger()),
     ("paid_from", TS),
     ("reset_mark", sa.BigInteger()),
+    ("holdings", sa.BigInteger()),
+    ("holders_paid", sa.BigInteger()),
+    ("holders_paid_through", sa.String(length=64, collation="C")),
 )
 
 
@@ -80,9 +83,9 @@ def upgrade() -> None:
     op.create_table(
         "close_holders",
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("mbid", sa.String(length=36, collation="C"), nullable=False),
         sa.Column("player", sa.String(length=64, collation="C"), nullable=False),
-        sa.PrimaryKeyConstraint("day", "mbid", "player", name=op.f("pk_close_holders")),
+        sa.Column("mbid", sa.String(length=36, collation="C"), nullable=False),
+        sa.PrimaryKeyConstraint("day", "player", "mbid", name=op.f("pk_close_holders")),
     )
 
 
