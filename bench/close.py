@@ -33,6 +33,7 @@ from typing import Any
 
 import psycopg2
 from injector import Binder, Module
+from seeded import SERVER, connect, copy_template, drop_copy
 from sqlalchemy import Engine, event
 
 import datm
@@ -44,12 +45,12 @@ from datm.domain.closes import ArtistOfRecord
 from datm.domain.errors import UnknownArtist
 from datm.domain.lastfm import ArtistInfo, ChartArtist
 from datm.ports.lastfm import LastfmPort
+from datm.ports.leaderboard import Leaderboard
 from datm.services.close import CloseService
 from datm.services.results import CloseProgress, CloseStep
 from datm.settings import Settings
 from datm.wiring import create_injector
 
-SERVER = "postgresql://postgres@127.0.0.1:5432/"
 COPY = "datm_bench_close"
 SECRET = "bench-quote-secret-0123456789abcdef"
 TOP_LISTENERS = 4_000_000
@@ -73,28 +74,6 @@ class GivenNumbers(OfflineLastfm):
 
     def chart_top_artists(self, limit: int, page: int) -> list[ChartArtist]:
         return [ChartArtist("top", "", self._top, 0)]
-
-
-def connect(url: str) -> Any:
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    return conn
-
-
-def copy_template(server: str, template: str) -> str:
-    admin = connect(server + "postgres")
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {COPY} WITH (FORCE)")
-        cur.execute(f"CREATE DATABASE {COPY} TEMPLATE {template}")
-    admin.close()
-    return server + COPY
-
-
-def drop_copy(server: str) -> None:
-    admin = connect(server + "postgres")
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {COPY} WITH (FORCE)")
-    admin.close()
 
 
 def fresh_numbers(
@@ -203,6 +182,7 @@ def datm_close(
     batch: int,
     holdings: int,
     profile: bool,
+    redis_url: str | None,
 ) -> Any:
     given = GivenNumbers(numbers, TOP_LISTENERS)
 
@@ -215,8 +195,14 @@ def datm_close(
         quote_secret=SECRET,
         close_pay_batch=batch,
         close_pay_holdings=holdings,
+        redis_url=redis_url,
     )
     injector = create_injector(settings, wiring="postgres", extra=[Given()])
+    if redis_url:  # the leaderboards' model built before the close, kept in step by it
+        built = time.perf_counter()
+        count = injector.get(Leaderboard).rebuild(day)  # type: ignore[type-abstract]
+        print(f"leaderboards' model built in Redis: {count:,} players, "
+              f"{time.perf_counter() - built:.1f} s (not counted)")  # fmt: skip
     statements: dict[str, list[float]] = {}
     if profile:
         engine = injector.get(Engine)
@@ -255,10 +241,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--keep", action="store_true", help="keep the closed copy")
     parser.add_argument("--profile", action="store_true", help="time datm's statements")
+    parser.add_argument(
+        "--redis", default=None, help="a Redis URL: the close keeps the leaderboards' model too"
+    )
     args = parser.parse_args()
 
     made = time.perf_counter()
-    url = copy_template(args.server, args.template)
+    url = copy_template(args.server, args.template, COPY)
     print(f"copied {args.template} to {COPY} in {time.perf_counter() - made:.1f} s")
     conn = connect(url)
     with conn.cursor() as cur:
@@ -284,7 +273,7 @@ def main() -> None:
     base_seconds, base_totals = baseline(url, day, at, rows, args.profile)
     print(f"baseline (hand-written SQL, one transaction, rolled back): {base_seconds:.1f} s")
     datm_seconds, report, steps = datm_close(
-        url, day, numbers, args.batch, args.holdings, args.profile
+        url, day, numbers, args.batch, args.holdings, args.profile, args.redis
     )
     conn = connect(url)
     with conn.cursor() as cur:
@@ -309,7 +298,7 @@ def main() -> None:
     hours = len(numbers) / rate / 3600
     print(f"fetching {len(numbers):,} artists at {rate:g}/s (the close's share): {hours:.1f} h")
     if not args.keep:
-        drop_copy(args.server)
+        drop_copy(args.server, COPY)
 
 
 if __name__ == "__main__":

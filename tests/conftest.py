@@ -34,7 +34,15 @@ def postgres_wiring(request: pytest.FixtureRequest, clock: ManualClock) -> Injec
     return backends.build_injector("postgres", clock)
 
 
-WIRINGS: dict[str, Builder] = {"memory": memory_wiring, "postgres": postgres_wiring}
+def postgres_redis_wiring(request: pytest.FixtureRequest, clock: ManualClock) -> Injector:
+    return backends.build_injector("postgres-redis", clock)
+
+
+WIRINGS: dict[str, Builder] = {
+    "memory": memory_wiring,
+    "postgres": postgres_wiring,
+    "postgres-redis": postgres_redis_wiring,
+}
 
 
 @pytest.fixture(params=backends.BACKENDS)

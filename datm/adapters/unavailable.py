@@ -14,8 +14,11 @@ from datm.domain.closes import (
     PaidBatch,
 )
 from datm.domain.errors import CapabilityError
+from datm.ports.audit import AuditChecks, MoneyCheck, ShareCheck
 from datm.ports.close import CloseBook
 from datm.ports.market import MarketLock, MarketLockHolder
+from datm.ports.market_reads import GameCounts, MarketReads
+from datm.ports.player_reads import PlayerReads, PlayerRecord
 from datm.ports.secrets import QuoteSecret
 from datm.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -42,6 +45,19 @@ class NoMarketLock(MarketLock):
 
     def close(self) -> None:
         pass  # holds nothing, owns no connection: closing the web's wiring must not fail
+
+
+class NoPlayerReads(PlayerReads):
+    def profile(self, name: str, trades: int) -> PlayerRecord:
+        raise CapabilityError(*DATABASE)
+
+
+class NoAuditChecks(AuditChecks):
+    def money(self) -> MoneyCheck:
+        raise CapabilityError(*DATABASE)
+
+    def shares(self) -> ShareCheck:
+        raise CapabilityError(*DATABASE)
 
 
 class NoQuoteSecret(QuoteSecret):
@@ -85,4 +101,14 @@ class NoCloseBook(CloseBook):
         raise CapabilityError(*DATABASE)
 
     def finish(self, day: date, at: datetime) -> bool:
+        raise CapabilityError(*DATABASE)
+
+
+class NoMarketReads(MarketReads):
+    def most_bought(
+        self, limit: int, since: date | None, now: datetime
+    ) -> list[tuple[str, str, int]]:
+        raise CapabilityError(*DATABASE)
+
+    def counts(self, since: date, now: datetime) -> GameCounts:
         raise CapabilityError(*DATABASE)

@@ -82,9 +82,9 @@ def demo(players: int, threads: int, days: int, trades: int, seed: int) -> None:
 
 
 # Imported for their commands, which register themselves on ``main``.
-from datm.cli import audit, db, dev, fake_lastfm, market  # noqa: E402
+from datm.cli import audit, db, dev, fake_lastfm, leaderboard, market  # noqa: E402
 
-__all__ = ["audit", "db", "dev", "fake_lastfm", "main", "market"]
+__all__ = ["audit", "db", "dev", "fake_lastfm", "leaderboard", "main", "market"]
 
 if __name__ == "__main__":
     main()

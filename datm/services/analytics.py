@@ -10,6 +10,7 @@ from injector import inject
 
 from datm.ports.clock import Clock
 from datm.ports.market import MarketLock
+from datm.ports.market_reads import MarketReads
 from datm.ports.unit_of_work import UnitOfWorkFactory
 from datm.services.results import ArtistSummary, Counts, MarketStatus
 from datm.services.views import check_count
@@ -19,9 +20,15 @@ from datm.settings import Settings
 class AnalyticsService:
     @inject
     def __init__(
-        self, uow: UnitOfWorkFactory, market_lock: MarketLock, clock: Clock, settings: Settings
+        self,
+        uow: UnitOfWorkFactory,
+        market_lock: MarketLock,
+        clock: Clock,
+        settings: Settings,
+        reads: MarketReads,
     ) -> None:
         self._uow = uow
+        self._reads = reads
         self._lock = market_lock
         self._clock = clock
         self._lock_timeout = settings.market_lock_timeout_seconds
@@ -52,9 +59,8 @@ class AnalyticsService:
     def counts(self, days: int = 7) -> Counts:
         """Players, listed artists, and trades per day over the last ``days`` days."""
         since = self._clock.today() - timedelta(days=check_count("days", days, 3660) - 1)
-        with self._uow() as uow:
-            per_day = uow.trades.per_day(since)
-            return Counts(uow.players.count(), uow.artists.count(), tuple(sorted(per_day.items())))
+        counted = self._reads.counts(since, self._clock.now())
+        return Counts(counted.players, counted.listed_artists, counted.trades_per_day)
 
     def hold_market_lock(self, timeout: float | None = None) -> AbstractContextManager[None]:
         """Close the market for a ``with`` block."""

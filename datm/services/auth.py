@@ -11,6 +11,7 @@ from datm.domain.player import Player
 from datm.domain.sessions import SESSION_KEY_BYTES, Session, hash_session_key
 from datm.ports.clock import Clock
 from datm.ports.lastfm import LastfmPort
+from datm.ports.leaderboard import Leaderboard
 from datm.ports.unit_of_work import UnitOfWorkFactory
 from datm.services.results import LoginLink, LoginResult
 from datm.services.retry import retry_on_conflict
@@ -25,11 +26,13 @@ class AuthService:
         lastfm: LastfmPort,
         sessions: SessionChecker,
         clock: Clock,
+        board: Leaderboard,
     ) -> None:
         self._uow = uow
         self._lastfm = lastfm
         self._sessions = sessions
         self._clock = clock
+        self._board = board
 
     def api_key(self) -> str:
         return self._lastfm.api_key
@@ -60,7 +63,11 @@ class AuthService:
                 uow.players.add(player)
             uow.sessions.add(Session(hash_session_key(key), player.name, lastfm_session.key, now))
             result = LoginResult(player.name, key, is_new, player.league, player.money)
-            uow.commit()
+            if is_new:  # a new player joins the league's boards, with 0 points
+                with self._board.changing([player.name], self._clock.today()):
+                    uow.commit()
+            else:
+                uow.commit()
         return result
 
     def check(self, session_key: str) -> str:

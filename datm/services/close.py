@@ -35,6 +35,7 @@ from datm.domain.errors import InvalidInput
 from datm.ports.clock import Clock
 from datm.ports.close import CloseBook
 from datm.ports.lastfm import LastfmPort
+from datm.ports.leaderboard import Leaderboard
 from datm.ports.market import MarketLock
 from datm.services.close_fetch import Fetcher, FetchPolicy
 from datm.services.results import CloseProgress, CloseReport, CloseStep, FailedArtist
@@ -71,7 +72,9 @@ class CloseService:
         market_lock: MarketLock,
         clock: Clock,
         settings: Settings,
+        board: Leaderboard,
     ) -> None:
+        self._board = board
         self._book = book
         self._lastfm = lastfm
         self._lock = market_lock
@@ -245,7 +248,10 @@ class CloseService:
     def _pay(
         self, pay: Callable[[date, int, datetime], PaidBatch], day: date, limit: int
     ) -> PaidBatch:
-        return pay(day, limit, self._clock.now())
+        # The leaderboards are brought in step with what the batch paid, before
+        # the next batch: at the finish the close's holders of record are forgotten.
+        with self._board.paying(day, self._clock.today()):
+            return pay(day, limit, self._clock.now())
 
     def _paying_elsewhere(self, day: date) -> bool:
         """Whether artists with numbers are still not closed: another close of the
@@ -256,7 +262,8 @@ class CloseService:
 
     @retry_on_conflict()
     def _finish(self, day: date) -> bool:
-        return self._book.finish(day, self._clock.now())
+        with self._board.paying(day, self._clock.today()):  # a close paying nobody ends here
+            return self._book.finish(day, self._clock.now())
 
 
 class _Heartbeat:

@@ -1,28 +1,40 @@
-"""Leagues and leaderboards: top n, a player's rank, and the players near them."""
+"""Leagues and leaderboards: top n, a player's rank, and the players near them.
+
+Each read asks the read model first (Redis, about a millisecond at any size) and
+the database when the model cannot vouch for its answer (``ports.leaderboard``).
+"""
 
 from __future__ import annotations
 
 from injector import inject
 
-from datm.domain import ranking
-from datm.domain.errors import UnknownLeague
 from datm.domain.periods import period_for_days
 from datm.domain.player import check_player_name
+from datm.domain.ranking import Standing
 from datm.ports.clock import Clock
-from datm.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from datm.ports.leaderboard import Leaderboard, Standings
+from datm.ports.unit_of_work import UnitOfWorkFactory
 from datm.services.results import LeaderboardEntry, LeagueView
 from datm.services.views import check_count
 
 
-def _entries(standings: list[ranking.Standing]) -> list[LeaderboardEntry]:
-    return [LeaderboardEntry(s.position, s.name, s.points) for s in standings]
+def _entry(s: Standing) -> LeaderboardEntry:
+    return LeaderboardEntry(s.position, s.name, s.points)
 
 
 class LeagueService:
     @inject
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        board: Leaderboard,
+        standings: Standings,
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._board = board
+        self._standings = standings
 
     def leagues(self) -> list[LeagueView]:
         with self._uow() as uow:
@@ -31,30 +43,32 @@ class LeagueService:
     def top(self, league: str, limit: int = 10, days: int = 0) -> list[LeaderboardEntry]:
         """The best ``limit`` players of a league for the period ``days`` names."""
         limit = check_count("limit", limit)
-        with self._uow() as uow:
-            board = self._board(uow, league, days)
-        return _entries(board[:limit])
+        period, today = period_for_days(days), self._clock.today()
+        found = self._board.top(league, period, limit, today)
+        if found is None:
+            found = self._standings.top(league, period, limit, today)
+        return [_entry(s) for s in found]
 
     def near(self, player: str, days: int = 0) -> list[LeaderboardEntry]:
         """The player with the 4 players above and the 5 below, with positions."""
         check_player_name(player)
-        with self._uow() as uow:
-            league = uow.players.get(player).league
-            board = self._board(uow, league, days)
-        return _entries(ranking.near(board, player))
+        period, today = period_for_days(days), self._clock.today()
+        found = self._board.near(player, period, today)
+        if found is None:
+            found = self._standings.near(player, period, today)
+        return [_entry(s) for s in found]
 
     def position(self, player: str, days: int = 0) -> LeaderboardEntry:
         """The player's own place in their league for the period."""
         check_player_name(player)
-        with self._uow() as uow:
-            league = uow.players.get(player).league
-            board = self._board(uow, league, days)
-        mine = next(s for s in board if s.name == player)
-        return LeaderboardEntry(mine.position, mine.name, mine.points)
+        period, today = period_for_days(days), self._clock.today()
+        found = self._board.position(player, period, today)
+        if found is None:
+            found = self._standings.position(player, period, today)
+        return _entry(found)
 
-    def _board(self, uow: UnitOfWork, league: str, days: int) -> list[ranking.Standing]:
-        period = period_for_days(days)
-        if uow.leagues.find(league) is None:
-            raise UnknownLeague(league)
-        scores = uow.players.scores(league, period, uow.closes.latest_day(), self._clock.today())
-        return ranking.leaderboard(scores)
+    def rebuild(self) -> int:
+        """Build the leaderboards' read model again from the database (after Redis
+        lost it, or players were changed behind datm's back); the players on it,
+        0 when there is no model (no REDIS_URL). Readers use the database meanwhile."""
+        return self._board.rebuild(self._clock.today())

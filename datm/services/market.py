@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 from injector import inject
 
 from datm.ports.clock import Clock
 from datm.ports.lastfm import LastfmPort
+from datm.ports.market_reads import MarketReads
 from datm.ports.unit_of_work import UnitOfWorkFactory
 from datm.services.artist_resolution import ArtistLister
 from datm.services.results import (
@@ -31,8 +32,10 @@ class MarketService:
         lastfm: LastfmPort,
         sessions: SessionChecker,
         clock: Clock,
+        reads: MarketReads,
     ) -> None:
         self._uow = uow
+        self._reads = reads
         self._lister = lister
         self._lastfm = lastfm
         self._sessions = sessions
@@ -87,12 +90,9 @@ class MarketService:
         """Artists by number of buys, over the last ``days`` days or all time."""
         since = None
         if days is not None:
-            start = self._clock.today() - timedelta(days=check_count("days", days, 3660) - 1)
-            since = datetime.combine(start, time.min, tzinfo=UTC)
-        with self._uow() as uow:
-            ranked = uow.trades.most_bought(check_count("limit", limit), since)
-            names = uow.artists.find_many([mbid for mbid, _ in ranked])
-        return [TradedArtist(m, names[m].name if m in names else m, n) for m, n in ranked]
+            since = self._clock.today() - timedelta(days=check_count("days", days, 3660) - 1)
+        ranked = self._reads.most_bought(check_count("limit", limit), since, self._clock.now())
+        return [TradedArtist(mbid, name, buys) for mbid, name, buys in ranked]
 
     def recent_trades(self, limit: int = 10) -> list[TradeView]:
         with self._uow() as uow:

@@ -14,6 +14,8 @@ from datm.domain.periods import Period
 from datm.domain.player import STARTING_MONEY, LedgerKind, Player, check_player_name
 from datm.ports.clock import Clock
 from datm.ports.lastfm import LastfmPort
+from datm.ports.leaderboard import Leaderboard
+from datm.ports.player_reads import PlayerReads
 from datm.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from datm.services.results import (
     HoldingView,
@@ -21,12 +23,12 @@ from datm.services.results import (
     Points,
     ResetResult,
     TradeReceipt,
+    TradeView,
     TrophyView,
 )
 from datm.services.retry import retry_on_conflict
 from datm.services.sessions import SessionChecker
-from datm.services.trophy_check import net_worth
-from datm.services.views import market_data, trade_views
+from datm.services.views import market_view
 
 PROFILE_TRADES = 20
 
@@ -36,30 +38,39 @@ class PlayerService:
     def __init__(
         self,
         uow: UnitOfWorkFactory,
+        reads: PlayerReads,
         sessions: SessionChecker,
         lastfm: LastfmPort,
         clock: Clock,
+        board: Leaderboard,
     ) -> None:
         self._uow = uow
+        self._reads = reads
         self._sessions = sessions
         self._lastfm = lastfm
         self._clock = clock
+        self._board = board
 
     def profile(self, name: str, with_images: bool = True) -> PlayerProfile:
-        """Name, points, images, trades, holdings with market data, trophies, league."""
+        """Name, points, images, trades, holdings with market data, trophies, league,
+        and net worth (money plus the held artists' sell prices), read in a fixed
+        number of statements however many holdings."""
         check_player_name(name)
         today = self._clock.today()
-        with self._uow() as uow:
-            player = uow.players.get(name)
-            latest = uow.closes.latest_day()
-            held = uow.artists.find_many(sorted(player.holdings))
-            holdings = tuple(
-                HoldingView(market_data(uow, held[h.mbid], True), h.price_paid, h.since)
-                for h in sorted(player.holdings.values(), key=lambda h: h.since)
-                if h.mbid in held
-            )
-            trades = trade_views(uow, uow.trades.for_player(name, PROFILE_TRADES))
-            worth = net_worth(uow, player)
+        record = self._reads.profile(name, PROFILE_TRADES)
+        player, latest = record.player, record.latest_close
+        holdings = []
+        for h in sorted(player.holdings.values(), key=lambda h: (h.since, h.mbid)):
+            held = record.held.get(h.mbid)
+            if held is not None:
+                market = market_view(held.artist, held.points, held.dividend, True)
+                holdings.append(HoldingView(market, h.price_paid, h.since))
+        trades = tuple(
+            TradeView(name, t.mbid, t.artist, t.side.value, t.price, t.at) for t in record.trades
+        )
+        worth = trophies.net_worth(
+            player.money, [h.artist.sell_price for h in record.held.values()]
+        )
         points = Points(
             all_time=player.points_for(Period.ALL_TIME, latest, today),
             daily=player.points_for(Period.DAILY, latest, today),
@@ -71,15 +82,17 @@ class PlayerService:
             for t in trophies.DEFAULT_TROPHIES
             if t.uid in player.trophies
         )
-        # Images come from last.fm, after the unit of work is closed; a profile
-        # still shows when last.fm is away.
+        # Images come from last.fm, after the store was read; a profile still shows
+        # when last.fm is away.
         images: tuple[Image, ...] = ()
         if with_images:
             try:
                 images = self._lastfm.user_info(name).images
             except DatmError:
                 images = ()
-        return PlayerProfile(name, player.league, points, worth, images, trades, holdings, awarded)
+        return PlayerProfile(
+            name, player.league, points, worth, images, trades, tuple(holdings), awarded
+        )
 
     def money(self, session_key: str) -> int:
         session = self._sessions.require(session_key)
@@ -105,7 +118,8 @@ class PlayerService:
             player.clear_points()
             uow.closes.forget_holder(name)  # a close still paying pays a reset player nothing
             result = ResetResult(name, sold, player.money)
-            uow.commit()
+            with self._board.changing([name], self._clock.today()):
+                uow.commit()
         return result
 
     def delete(self, session_key: str) -> None:
@@ -128,7 +142,8 @@ class PlayerService:
             uow.sessions.delete_for(name)
             uow.closes.forget_holder(name)
             uow.players.delete(player)
-            uow.commit()
+            with self._board.changing([name], self._clock.today()):
+                uow.commit()
 
 
 def _release_all(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from datm.domain import pricing, trophies
+from datm.domain import trophies
 from datm.domain.artist import Artist
 from datm.domain.player import Player
 from datm.ports.unit_of_work import UnitOfWork
@@ -17,12 +17,6 @@ def _held_prices(uow: UnitOfWork, player: Player, fresh: Iterable[Artist]) -> li
     prices = uow.artists.prices(sorted(player.holdings))
     prices.update({a.mbid: a.price for a in fresh if a.mbid in player.holdings})
     return list(prices.values())
-
-
-def net_worth(uow: UnitOfWork, player: Player, fresh: Iterable[Artist] = ()) -> int:
-    """Money plus sell prices."""
-    held = _held_prices(uow, player, fresh)
-    return trophies.net_worth(player.money, [pricing.sell_price(p) for p in held])
 
 
 def award_trophies(

@@ -13,6 +13,14 @@ from datm.services.results import MarketData, TradeView
 
 def market_data(uow: UnitOfWork, artist: Artist, held: bool) -> MarketData:
     latest = uow.history.latest(artist.mbid)
+    return market_view(
+        artist, latest.points if latest else 0, latest.dividend if latest else 0, held
+    )
+
+
+def market_view(artist: Artist, points: int, dividend: int, held: bool) -> MarketData:
+    """An artist's market, with its latest close's points and dividend (0 before
+    its first close), as seen by a player who holds it or not."""
     return MarketData(
         mbid=artist.mbid,
         name=artist.name,
@@ -21,8 +29,8 @@ def market_data(uow: UnitOfWork, artist: Artist, held: bool) -> MarketData:
         sell_price=artist.sell_price,
         remaining=artist.remaining,
         max_shares=artist.max_shares,
-        points=latest.points if latest else 0,
-        dividend=latest.dividend if latest else 0,
+        points=points,
+        dividend=dividend,
         held=held,
     )
 

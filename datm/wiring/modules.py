@@ -11,18 +11,34 @@ from __future__ import annotations
 from injector import Binder, Module, provider, singleton
 
 from datm.adapters.clock import SystemClock
+from datm.adapters.memory.audit import InMemoryAuditChecks
 from datm.adapters.memory.close_book import InMemoryCloseBook
 from datm.adapters.memory.market import InMemoryMarketLock
+from datm.adapters.memory.market_reads import InMemoryMarketReads
+from datm.adapters.memory.player_reads import InMemoryPlayerReads
+from datm.adapters.memory.standings import NoLeaderboard, ScanStandings
 from datm.adapters.memory.store import InMemoryStore
 from datm.adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from datm.adapters.offline.lastfm import OfflineLastfm
 from datm.adapters.quote_secret import ConfiguredQuoteSecret, RandomQuoteSecret
-from datm.adapters.unavailable import NoCloseBook, NoDatabase, NoMarketLock, NoQuoteSecret
+from datm.adapters.unavailable import (
+    NoAuditChecks,
+    NoCloseBook,
+    NoDatabase,
+    NoMarketLock,
+    NoMarketReads,
+    NoPlayerReads,
+    NoQuoteSecret,
+)
 from datm.lifecycle import Resources
+from datm.ports.audit import AuditChecks
 from datm.ports.clock import Clock
 from datm.ports.close import CloseBook
 from datm.ports.lastfm import LastfmPort
+from datm.ports.leaderboard import Leaderboard, Standings
 from datm.ports.market import MarketLock
+from datm.ports.market_reads import MarketReads
+from datm.ports.player_reads import PlayerReads
 from datm.ports.secrets import QuoteSecret
 from datm.ports.unit_of_work import UnitOfWorkFactory
 from datm.services.analytics import AnalyticsService
@@ -106,6 +122,31 @@ class InMemoryModule(Module):
 
     @singleton
     @provider
+    def market_reads(self, uow: UnitOfWorkFactory) -> MarketReads:
+        return InMemoryMarketReads(uow)
+
+    @singleton
+    @provider
+    def player_reads(self, store: InMemoryStore) -> PlayerReads:
+        return InMemoryPlayerReads(store)
+
+    @singleton
+    @provider
+    def audit_checks(self, store: InMemoryStore) -> AuditChecks:
+        return InMemoryAuditChecks(store)
+
+    @singleton
+    @provider
+    def standings(self, uow: UnitOfWorkFactory) -> Standings:
+        return ScanStandings(uow)
+
+    @singleton
+    @provider
+    def leaderboard(self) -> Leaderboard:
+        return NoLeaderboard()  # the store's boards are small: counted each time
+
+    @singleton
+    @provider
     def market_lock(self, store: InMemoryStore) -> MarketLock:
         # Not in Resources: the store lives and dies with the process, so there is
         # nothing to give back, and in-memory services go on working after close.
@@ -127,4 +168,9 @@ class LastfmOnlyModule(Module):
         binder.bind(UnitOfWorkFactory, to=NoDatabase(), scope=singleton)  # type: ignore[type-abstract]
         binder.bind(MarketLock, to=NoMarketLock(), scope=singleton)  # type: ignore[type-abstract]
         binder.bind(CloseBook, to=NoCloseBook(), scope=singleton)  # type: ignore[type-abstract]
+        binder.bind(MarketReads, to=NoMarketReads(), scope=singleton)  # type: ignore[type-abstract]
         binder.bind(QuoteSecret, to=NoQuoteSecret(), scope=singleton)  # type: ignore[type-abstract]
+        binder.bind(PlayerReads, to=NoPlayerReads(), scope=singleton)  # type: ignore[type-abstract]
+        binder.bind(AuditChecks, to=NoAuditChecks(), scope=singleton)  # type: ignore[type-abstract]
+        binder.bind(Leaderboard, to=NoLeaderboard(), scope=singleton)  # type: ignore[type-abstract]
+        binder.bind(Standings, to=ScanStandings(NoDatabase()), scope=singleton)  # type: ignore[type-abstract]

@@ -9,16 +9,26 @@ from typing import Any
 from injector import Module, provider, singleton
 from sqlalchemy import Engine, event
 
+from datm.adapters.memory.standings import NoLeaderboard
+from datm.adapters.postgres.audit_sql import PostgresAuditChecks
+from datm.adapters.postgres.board_source import PostgresLeaderboardSource
 from datm.adapters.postgres.close_book import PostgresCloseBook
 from datm.adapters.postgres.engine import make_engine
 from datm.adapters.postgres.market import PostgresMarketLock
+from datm.adapters.postgres.market_reads import PostgresMarketReads
+from datm.adapters.postgres.player_reads import PostgresPlayerReads
 from datm.adapters.postgres.quote_secret import StoredQuoteSecret
+from datm.adapters.postgres.standings import PostgresStandings
 from datm.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from datm.adapters.quote_secret import ConfiguredQuoteSecret
 from datm.domain.errors import ProgrammingError
 from datm.lifecycle import CLOSED, Resources
+from datm.ports.audit import AuditChecks
 from datm.ports.close import CloseBook
+from datm.ports.leaderboard import Leaderboard, Standings
 from datm.ports.market import MarketLock
+from datm.ports.market_reads import MarketReads
+from datm.ports.player_reads import PlayerReads
 from datm.ports.secrets import QuoteSecret
 from datm.ports.unit_of_work import UnitOfWorkFactory
 from datm.settings import Settings
@@ -47,6 +57,40 @@ class PostgresModule(Module):
     @provider
     def close_book(self, engine: Engine) -> CloseBook:
         return PostgresCloseBook(engine)
+
+    @singleton
+    @provider
+    def market_reads(self, engine: Engine) -> MarketReads:
+        return PostgresMarketReads(engine)
+
+    @singleton
+    @provider
+    def player_reads(self, engine: Engine) -> PlayerReads:
+        return PostgresPlayerReads(engine)
+
+    @singleton
+    @provider
+    def audit_checks(self, engine: Engine) -> AuditChecks:
+        return PostgresAuditChecks(engine)
+
+    @singleton
+    @provider
+    def standings(self, engine: Engine) -> Standings:
+        return PostgresStandings(engine)
+
+    @singleton
+    @provider
+    def leaderboard(self, engine: Engine, settings: Settings, resources: Resources) -> Leaderboard:
+        """Redis sorted sets with ``redis_url``; without, every read counts in SQL."""
+        if not settings.redis_url:
+            return NoLeaderboard()
+        from datm.adapters.redis.client import RedisHealth, address_of, close, connect
+        from datm.adapters.redis.leaderboard import RedisLeaderboard
+
+        client = connect(settings.redis_url, settings.redis_timeout_seconds)
+        health = RedisHealth(address=address_of(client))
+        resources.add("the leaderboard's Redis pool", lambda: close(client, health))
+        return RedisLeaderboard(client, health, PostgresLeaderboardSource(engine))
 
     @singleton
     @provider

@@ -22,6 +22,7 @@ from datm.domain.player import LedgerKind
 from datm.ports.clock import Clock
 from datm.ports.close import CloseBook
 from datm.ports.lastfm import LastfmPort
+from datm.ports.leaderboard import Leaderboard
 from datm.ports.market import MarketLock
 from datm.ports.unit_of_work import UnitOfWorkFactory
 from datm.services.close import CloseService
@@ -69,6 +70,7 @@ def closing(
         lock or game.get(MarketLock),  # type: ignore[type-abstract]
         game.get(Clock),  # type: ignore[type-abstract]
         chosen,
+        game.get(Leaderboard),  # type: ignore[type-abstract]
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
+import backends
 import expected
 import pytest
 from harness import Game, unique_name
@@ -14,6 +15,15 @@ from datm.domain.errors import DataError, InvalidInput, UnknownLeague, UnknownPl
 from datm.services.results import LeaderboardEntry, LeagueView, Points
 
 ALL_DAYS = [0, 1, 2, 7, 8, 31, 32, 365]
+
+
+@pytest.fixture(
+    params=[*backends.BACKENDS, pytest.param("postgres-redis", marks=pytest.mark.postgres)]
+)
+def backend(request: pytest.FixtureRequest) -> str:
+    """These tests also run with the leaderboards read from Redis."""
+    name: str = request.param
+    return name
 
 
 def scored_players(game: Game, holders: int, idle: int = 0) -> dict[str, int]:

@@ -39,6 +39,7 @@ from datm.domain.errors import (
 from datm.domain.player import LedgerKind
 from datm.ports.close import CloseBook
 from datm.ports.lastfm import LastfmPort
+from datm.ports.leaderboard import Leaderboard
 from datm.ports.market import MarketLock
 from datm.ports.unit_of_work import UnitOfWorkFactory
 from datm.services.audit import AuditService
@@ -464,6 +465,7 @@ def test_a_close_during_trading_pays_the_holders_at_its_cut_off_once_each(backen
         HookedLock(game.injector.get(MarketLock), on_held=at_the_cut_off),  # type: ignore[type-abstract]
         game.clock,
         game.injector.get(Settings).replace(close_pay_batch=2),
+        game.injector.get(Leaderboard),  # type: ignore[type-abstract]
     )
 
     def closer() -> object:

@@ -43,6 +43,7 @@ from datm.adapters.postgres import close_book
 from datm.domain.lastfm import ArtistInfo
 from datm.ports.clock import Clock
 from datm.ports.close import CloseBook
+from datm.ports.leaderboard import Leaderboard
 from datm.ports.market import MarketLock
 from datm.services import close_fetch
 from datm.services.close import CloseService
@@ -209,6 +210,7 @@ def _close_one(
         lock,
         clock,
         injector.get(Settings),
+        injector.get(Leaderboard),  # type: ignore[type-abstract]
     )
 
     def on_step(step: CloseProgress) -> None:

@@ -224,13 +224,15 @@ def test_upgrade_says_each_revision_applied_and_where_the_database_is(url: str) 
 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert [line.split(" (")[0] for line in lines[:3]] == [
+    assert [line.split(" (")[0] for line in lines[:5]] == [
         "applied 0005 -> 0006",
         "applied 0006 -> 0007",
         "applied 0007 -> 0008",
+        "applied 0008 -> 0009",
+        "applied 0009 -> 0010",
     ]
-    assert lines[3].startswith("the database ") and lines[3].endswith(f"is at revision {HEAD}")
-    assert "127.0.0.1:5432" in lines[3]
+    assert lines[5].startswith("the database ") and lines[5].endswith(f"is at revision {HEAD}")
+    assert "127.0.0.1:5432" in lines[5]
 
 
 def test_downgrade_says_each_revision_reverted(url: str) -> None:
@@ -239,11 +241,13 @@ def test_downgrade_says_each_revision_reverted(url: str) -> None:
     result = datm("db", "downgrade", "--revision", "0006", "--url", url, "--yes")
 
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[:2] == [
-        line for line in result.stdout.splitlines()[:2] if line.startswith("reverted ")
+    reverted = [line.split(" (")[0] for line in result.stdout.splitlines()[:4]]
+    assert reverted == [
+        "reverted 0010 -> 0009",
+        "reverted 0009 -> 0008",
+        "reverted 0008 -> 0007",
+        "reverted 0007 -> 0006",
     ]
-    assert result.stdout.splitlines()[0].startswith("reverted 0008 -> 0007")
-    assert result.stdout.splitlines()[1].startswith("reverted 0007 -> 0006")
     assert result.stdout.rstrip().endswith("is at revision 0006")
 
 

@@ -24,6 +24,11 @@ _GAIN = text(
     " ORDER BY gain DESC, a.mbid LIMIT :limit"
 )
 
+_PAGE = (
+    f"SELECT {hot_sql.ARTIST_COLUMNS} FROM artists WHERE mbid > %(after)s"
+    " ORDER BY mbid LIMIT %(limit)s"
+)
+
 
 class PostgresArtistRepository(ArtistRepository):
     def __init__(self, tx: Transaction) -> None:
@@ -93,10 +98,10 @@ class PostgresArtistRepository(ArtistRepository):
         return int(self._tx.execute(select(func.count()).select_from(artists)).scalar_one())
 
     def page(self, after: str | None, limit: int) -> list[Artist]:
-        statement = select(StoredArtist).order_by(artists.c.mbid).limit(limit)
-        if after is not None:
-            statement = statement.where(artists.c.mbid > after)
-        return self._read(statement)
+        # Keyset on the primary key, rows on the driver's cursor: hundreds of
+        # mapped objects per batch cost ten times what the database does.
+        rows = self._tx.fetch(_PAGE, {"after": after or "", "limit": limit})
+        return [hot_sql.artist_from_row(row) for row in rows]
 
     def top_by_price(self, limit: int) -> list[Artist]:
         return self._read(

@@ -204,6 +204,8 @@ closes = Table(
 )
 
 player_resets = Sequence("player_resets", metadata=metadata)
+# Grows when a change may have missed the leaderboards' read model (revision 0010).
+board_epoch = Sequence("board_epoch", metadata=metadata)
 
 # One row per artist listed at the cut-off: its price and previous numbers then,
 # and, once fetched, its fresh numbers and what they pay (or why it keeps its
@@ -255,4 +257,59 @@ server_secrets = Table(
     metadata,
     Column("name", Key(32), primary_key=True),
     Column("value", LargeBinary, nullable=False),
+)
+
+# Market reads (revision 0009, adapters/postgres/market_reads.py). The trades of a
+# complete UTC day, summarised once by the first read that needs the day: how
+# many, and each artist's buys; the artists ranked by buys over a run of complete
+# days, built once per run by the first read that asks for it.
+trade_days = Table(
+    "trade_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("trades", BigInteger, nullable=False),
+)
+
+trade_day_artists = Table(
+    "trade_day_artists",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("mbid", Key(36), primary_key=True),
+    Column("buys", BigInteger, nullable=False),
+)
+
+trade_windows = Table(
+    "trade_windows",
+    metadata,
+    Column("first_day", Date, primary_key=True),
+    Column("last_day", Date, primary_key=True),
+    Column("mbid", Key(36), primary_key=True),
+    Column("buys", BigInteger, nullable=False),
+    Index(
+        "ix_trade_windows_first_day_last_day_buys_mbid",
+        "first_day",
+        "last_day",
+        text("buys DESC"),
+        "mbid",
+    ),
+)
+
+trade_windows_built = Table(
+    "trade_windows_built",
+    metadata,
+    Column("first_day", Date, primary_key=True),
+    Column("last_day", Date, primary_key=True),
+)
+
+# The numbers of players and of listed artists: the sum of ``delta`` per table,
+# one row added by a trigger per inserting or deleting statement (revision 0009),
+# so no two transactions update one row; the reads fold the rows into one now and
+# then.
+row_counts = Table(
+    "row_counts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("counted", Key(32), nullable=False),
+    Column("delta", BigInteger, nullable=False),
+    Index(None, "counted"),
 )

@@ -1,0 +1,183 @@
+"""Market and analytics reads at full size, each against its own minimal SQL, in the same run.
+
+    python bench/reads_market.py [--template datm_seed_full] [--calls 1000]
+        [--url postgresql://postgres@127.0.0.1:5432/]
+
+Copies the template (a game made by ``datm dev seed``; CREATE DATABASE ...
+TEMPLATE), upgrades the copy, then times each read through the services
+(injector wiring "postgres") and a hand-written psycopg2 statement giving the
+same answer, p50 and p99 over ``--calls`` calls each, alternating by rounds.
+The first call of each read (which may write the summaries of complete days) is
+timed apart, as "first". Prints a table with the p99 ratio (target <= 3x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import psycopg2
+
+from datm.adapters.postgres import migrate
+from datm.services.analytics import AnalyticsService
+from datm.services.market import MarketService
+from datm.settings import Settings
+from datm.wiring import create_injector
+
+SERVER = "postgresql://postgres@127.0.0.1:5432/"
+COPY = "datm_bench_reads_market"
+SECRET = "bench-quote-secret-0123456789abcdef"
+
+LATEST = (
+    " LEFT JOIN LATERAL (SELECT h.points, h.dividend FROM history h WHERE h.mbid = a.mbid"
+    " ORDER BY h.day DESC LIMIT 1) h ON true"
+)
+SQL = {
+    "top_by_gain(10, 7)": "SELECT a.mbid, a.name, a.price, a.max_shares, a.holders,"
+    " a.price - coalesce(f.price, a.price) AS gain, h.points, h.dividend FROM artists a"
+    " LEFT JOIN LATERAL (SELECT price FROM history WHERE mbid = a.mbid AND day >= %(since)s"
+    " ORDER BY day LIMIT 1) f ON true" + LATEST + " ORDER BY gain DESC, a.mbid LIMIT 10",
+    "most_traded(10, 7)": "SELECT w.mbid, a.name, w.buys FROM trade_windows w"
+    " JOIN artists a ON a.mbid = w.mbid WHERE w.first_day = %(since)s"
+    " AND w.last_day = %(last)s ORDER BY w.buys DESC, w.mbid LIMIT 10",
+    "recent_trades(10)": "SELECT t.player, t.mbid, a.name, t.side, t.price, t.at FROM trades t"
+    " JOIN artists a ON a.mbid = t.mbid ORDER BY t.id DESC LIMIT 10",
+    "top_by_price(10)": "SELECT a.mbid, a.name, a.price, a.max_shares, a.holders, h.points,"
+    " h.dividend FROM artists a" + LATEST + " ORDER BY a.price DESC, a.mbid LIMIT 10",
+    "market_data(mbid)": "SELECT a.mbid, a.name, a.price, a.max_shares, a.holders, h.points,"
+    " h.dividend FROM artists a" + LATEST + " WHERE a.mbid = %(mbid)s",
+    "market_data(mbid, player)": "SELECT a.mbid, a.name, a.price, a.max_shares, a.holders,"
+    " h.points, h.dividend, EXISTS (SELECT 1 FROM holdings WHERE player = %(player)s"
+    " AND mbid = a.mbid) FROM artists a" + LATEST + " WHERE a.mbid = %(mbid)s",
+    "history(mbid, 7)": "SELECT day, price, points, dividend FROM history"
+    " WHERE mbid = %(mbid)s AND day >= %(since)s ORDER BY day",
+    "counts(7)": "SELECT (SELECT sum(delta) FROM row_counts WHERE counted = 'players'),"
+    " (SELECT sum(delta) FROM row_counts WHERE counted = 'artists'),"
+    " (SELECT array_agg(trades ORDER BY day) FROM trade_days WHERE day >= %(since)s),"
+    " (SELECT count(*) FROM trades WHERE at >= %(today)s)",
+    "artists(500) batch": "SELECT mbid, name, price, max_shares, holders, last_listeners,"
+    " last_playcount FROM artists WHERE mbid > %(after)s ORDER BY mbid LIMIT 500",
+}
+
+
+def copy_template(server: str, template: str) -> str:
+    admin = psycopg2.connect(server + "postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {COPY} WITH (FORCE)")
+        cur.execute(f"CREATE DATABASE {COPY} TEMPLATE {template}")
+    admin.close()
+    migrate.upgrade(server + COPY)
+    return server + COPY
+
+
+def percentiles(times: list[float]) -> tuple[float, float]:
+    ordered = sorted(times)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return statistics.median(ordered) * 1000, p99 * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--template", default="datm_seed_full")
+    parser.add_argument("--url", default=SERVER)
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--keep", action="store_true", help="keep the copy")
+    parser.add_argument("--only", help="time only the reads whose names contain this")
+    args = parser.parse_args()
+    url = copy_template(args.url, args.template)
+    settings = Settings(database_url=url, quote_secret=SECRET)
+    injector = create_injector(settings, wiring="postgres")
+    market, analytics = injector.get(MarketService), injector.get(AnalyticsService)
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    cur = conn.cursor()
+    rng = random.Random(14)
+    cur.execute("SELECT mbid FROM artists")
+    mbids = [r[0] for r in cur.fetchall()]
+    cur.execute("SELECT player, mbid FROM holdings TABLESAMPLE SYSTEM (1) LIMIT 2000")
+    held = cur.fetchall()
+    today = date.today()
+    since7 = today - timedelta(days=6)
+    pages = [None, *sorted(rng.sample(mbids, 200))]
+
+    def pick_mbid() -> dict[str, Any]:
+        return {"mbid": rng.choice(mbids), "since": since7}
+
+    def pick_held() -> dict[str, Any]:
+        player, mbid = rng.choice(held)
+        return {"mbid": mbid, "player": player}
+
+    def fixed() -> dict[str, Any]:
+        return {
+            "since": since7,
+            "last": today - timedelta(days=1),
+            "today": today,
+            "after": "",
+        }
+
+    def page() -> dict[str, Any]:
+        return {"after": rng.choice(pages) or ""}
+
+    reads: dict[str, tuple[Callable[[dict[str, Any]], object], Callable[[], dict[str, Any]]]] = {
+        "most_traded(10, 7)": (lambda p: market.most_traded(10, 7), fixed),
+        "recent_trades(10)": (lambda p: market.recent_trades(10), fixed),
+        "top_by_price(10)": (lambda p: market.top_by_price(10), fixed),
+        "market_data(mbid)": (lambda p: market.market_data(p["mbid"]), pick_mbid),
+        "market_data(mbid, player)": (
+            lambda p: market.market_data(p["mbid"], player=p["player"]),
+            pick_held,
+        ),
+        "history(mbid, 7)": (lambda p: market.history(p["mbid"], 7), pick_mbid),
+        "counts(7)": (lambda p: analytics.counts(7), fixed),
+        "artists(500) batch": (lambda p: next(analytics.artists(500)), page),
+        "top_by_gain(10, 7)": (lambda p: market.top_by_gain(10, 7), fixed),
+    }
+    print(
+        f"{'read':28} {'first ms':>9} {'datm p50':>9} {'p99':>8}  {'SQL p50':>8} {'p99':>7}"
+        f"  {'p99 ratio':>9}"
+    )
+    for name, (call, params) in reads.items():
+        if args.only and args.only not in name:
+            continue
+        started = time.perf_counter()
+        call(params())
+        first = (time.perf_counter() - started) * 1000
+        ours: list[float] = []
+        theirs: list[float] = []
+        for _ in range(args.calls):
+            p = params()
+            t0 = time.perf_counter()
+            call(p)
+            t1 = time.perf_counter()
+            cur.execute(SQL[name], p)
+            cur.fetchall()
+            t2 = time.perf_counter()
+            ours.append(t1 - t0)
+            theirs.append(t2 - t1)
+        o50, o99 = percentiles(ours)
+        s50, s99 = percentiles(theirs)
+        print(
+            f"{name:28} {first:9.1f} {o50:9.2f} {o99:8.2f}  {s50:8.2f} {s99:7.2f}"
+            f"  {o99 / s99:8.1f}x",
+            flush=True,
+        )
+    conn.close()
+    import datm
+
+    datm.close(injector)
+    if not args.keep:
+        admin = psycopg2.connect(args.url + "postgres")
+        admin.autocommit = True
+        with admin.cursor() as c:
+            c.execute(f"DROP DATABASE IF EXISTS {COPY} WITH (FORCE)")
+        admin.close()
+
+
+if __name__ == "__main__":
+    main()
