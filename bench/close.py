@@ -44,8 +44,9 @@ from datm.domain import trophies
 from datm.domain.closes import ArtistOfRecord
 from datm.domain.errors import UnknownArtist
 from datm.domain.lastfm import ArtistInfo, ChartArtist
+from datm.domain.periods import Period
 from datm.ports.lastfm import LastfmPort
-from datm.ports.leaderboard import Leaderboard
+from datm.ports.leaderboard import Leaderboard, Standings
 from datm.services.close import CloseService
 from datm.services.results import CloseProgress, CloseStep
 from datm.settings import Settings
@@ -226,10 +227,32 @@ def datm_close(
 
     report = injector.get(CloseService).run(day=day, on_step=on_step)
     seconds = time.perf_counter() - started
+    if redis_url:
+        print(f"leaderboards' model agrees with the database: {model_agrees(injector, day)}")
     datm.close(injector)
     for text, times in sorted(statements.items(), key=lambda kv: -sum(kv[1]))[:12]:
         print(f"  {sum(times):7.2f} s {len(times):6d}x  {text}")
     return seconds, report, steps
+
+
+def model_agrees(injector: Any, day: date) -> bool:
+    """The model's answers against the database's own counting (seconds each at
+    this size, so a sample): bronze's top 10 of every period, and where a few
+    holders of record stand."""
+    board = injector.get(Leaderboard)
+    counted = injector.get(Standings)
+    engine = injector.get(Engine)
+    with engine.connect() as conn:
+        names = list(conn.exec_driver_sql(
+            "SELECT player FROM holdings ORDER BY player LIMIT 3"
+        ).scalars())  # fmt: skip
+    agree = True
+    for period in Period:
+        agree &= board.top("bronze", period, 10, day) == counted.top("bronze", period, 10, day)
+        for name in names:
+            mine = board.position(name, period, day)
+            agree &= mine is not None and mine == counted.position(name, period, day)
+    return agree
 
 
 def main() -> None:

@@ -65,8 +65,13 @@ class Leaderboard(ABC):
 
     @abstractmethod
     def paying(self, day: date, today: date) -> AbstractContextManager[None]:
-        """Around one payment transaction of the close of ``day``: afterwards the
-        model has every holder that close has paid so far."""
+        """Around one payment transaction of the close of ``day``: the holders that
+        close has paid so far are put in the model, perhaps in the background (see
+        ``caught_up``), in the order of the transactions."""
+
+    @abstractmethod
+    def caught_up(self) -> None:
+        """Wait until what ``paying`` left to the background is in the model."""
 
     @abstractmethod
     def rebuild(self, today: date) -> int:

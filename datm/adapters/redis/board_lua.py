@@ -170,14 +170,19 @@ return out
 
 # ARGV: prefix, token (or ""), latest close ("" for unknown), the day of the close
 # whose payment this is and its mark ("" and ""), the count of live instances and
-# them; then per player: "put", name, league, count of instances, (instance,
-# points) pairs; or "del", name.
+# them, the close's day, week and month instances ("" when no close); then per
+# player: "put", name, league, count of instances, (instance, points) pairs; "del",
+# name; or "paid", name, league, all-time, daily, weekly, monthly points: a player a
+# close paid (its totals of the close's day), already on the league's board.
 APPLY = r"""
 local P, token, latest, day, mark = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local nlive = tonumber(ARGV[6])
 local i = 7
 local live = {}
 for _ = 1, nlive do live[#live + 1] = ARGV[i]; i = i + 1 end
+local paid_in = {'all', ARGV[i], ARGV[i + 1], ARGV[i + 2]}
+local paid_keys = {}
+i = i + 3
 local current = redis.call('GET', P .. 'latest')
 if latest ~= '' and (not current or latest > current) then
   redis.call('SET', P .. 'latest', latest)
@@ -191,38 +196,55 @@ local function forget(name, league)
   redis.call('ZREM', P .. 'm:' .. league, name)
   for _, inst in ipairs(live) do redis.call('ZREM', P .. 'p:' .. inst .. ':' .. league, name) end
 end
+local function put_points(key, inst, points, name)
+  if points ~= 0 then
+    redis.call('ZADD', key, -points, name)
+    if inst ~= 'all' and not touched[key] then
+      touched[key] = true
+      redis.call('EXPIRE', key, TTL)
+    end
+  else
+    redis.call('ZREM', key, name)
+  end
+end
+local function put(name, league)
+  local old = redis.call('HGET', P .. 'league', name)
+  if old and old ~= league then forget(name, old) end
+  redis.call('HSET', P .. 'league', name, league)
+  redis.call('ZADD', P .. 'm:' .. league, 'NX', 0, name)
+  local own, n = {}, tonumber(ARGV[i])
+  i = i + 1
+  for _ = 1, n do
+    local inst, points = ARGV[i], tonumber(ARGV[i + 1])
+    i = i + 2
+    own[inst] = true
+    put_points(P .. 'p:' .. inst .. ':' .. league, inst, points, name)
+  end
+  for _, inst in ipairs(live) do
+    if not own[inst] then redis.call('ZREM', P .. 'p:' .. inst .. ':' .. league, name) end
+  end
+end
 while i <= #ARGV do
   local op, name = ARGV[i], ARGV[i + 1]
   i = i + 2
-  local old = redis.call('HGET', P .. 'league', name)
-  if op == 'del' then
+  if op == 'paid' then
+    local league = ARGV[i]
+    local keys = paid_keys[league]
+    if not keys then
+      keys = {}
+      for k = 1, 4 do keys[k] = P .. 'p:' .. paid_in[k] .. ':' .. league end
+      paid_keys[league] = keys
+    end
+    for k = 1, 4 do put_points(keys[k], paid_in[k], tonumber(ARGV[i + k]), name) end
+    i = i + 5
+  elseif op == 'del' then
+    local old = redis.call('HGET', P .. 'league', name)
     if old then forget(name, old) end
     redis.call('HDEL', P .. 'league', name)
   else
-    local league, n = ARGV[i], tonumber(ARGV[i + 1])
-    i = i + 2
-    if old and old ~= league then forget(name, old) end
-    redis.call('HSET', P .. 'league', name, league)
-    redis.call('ZADD', P .. 'm:' .. league, 'NX', 0, name)
-    local own = {}
-    for _ = 1, n do
-      local inst, points = ARGV[i], tonumber(ARGV[i + 1])
-      i = i + 2
-      own[inst] = true
-      local key = P .. 'p:' .. inst .. ':' .. league
-      if points ~= 0 then
-        redis.call('ZADD', key, -points, name)
-        if inst ~= 'all' and not touched[key] then
-          touched[key] = true
-          redis.call('EXPIRE', key, TTL)
-        end
-      else
-        redis.call('ZREM', key, name)
-      end
-    end
-    for _, inst in ipairs(live) do
-      if not own[inst] then redis.call('ZREM', P .. 'p:' .. inst .. ':' .. league, name) end
-    end
+    local league = ARGV[i]
+    i = i + 1
+    put(name, league)
   end
   if rebuilding then redis.call('SADD', P .. 'replay', name) end
 end

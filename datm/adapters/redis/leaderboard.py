@@ -21,10 +21,11 @@ How it stays right, with many processes writing:
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 PENDING_MS = 60_000  # longest a write may take from before its commit to its write here
 LOCK_SECONDS = 30  # the apply lock's lease: a holder that died lets go by then
 LOCK_WAIT_SECONDS = 20.0
-APPLY_CHUNK = 1_000  # players per script call: Redis serves others between calls
+APPLY_CHUNK = 2_000  # players per script call: Redis serves others between calls
 BUILD_CHUNK = 10_000
 SCAN_BUDGET = 20_000  # members a read may walk past to find players with 0 points
 REBUILD_LEASE_SECONDS = 3_600
@@ -63,6 +64,9 @@ class RedisLeaderboard(Leaderboard):
         self._swap = client.register_script(board_lua.SWAP)
         self._prefix: str | None = None
         self._rebuilding = threading.Lock()
+        self._syncs: queue.Queue[Callable[[], None]] = queue.Queue()
+        self._syncer: threading.Thread | None = None
+        self._starting = threading.Lock()
         self._epoch: tuple[int, float] = (-1, -EPOCH_SECONDS)  # (epoch, when read)
 
     def _current_epoch(self) -> int:
@@ -142,7 +146,32 @@ class RedisLeaderboard(Leaderboard):
                 since = self._source.paid_since(day, _text(after))
                 return (day, since.through, since.latest_close), since.players
 
-            self._bring_in_step(token, today, paid, ())
+            # In the background, in order: the next payment transaction runs in
+            # Postgres while this one's players go to Redis. ``caught_up`` waits.
+            self._syncs.put(lambda: self._bring_in_step(token, today, paid, ()))
+            self._start_syncing()
+
+    def caught_up(self) -> None:
+        self._syncs.join()
+
+    def _start_syncing(self) -> None:
+        with self._starting:
+            if self._syncer is not None and self._syncer.is_alive():
+                return
+
+            def run() -> None:
+                while True:
+                    sync = self._syncs.get()
+                    try:
+                        sync()
+                    except Exception as error:  # never lost: the model steps aside
+                        log.warning("leaderboard: a close's payment was not put in: %r", error)
+                        self._missed("a close's payment was not put in")
+                    finally:
+                        self._syncs.task_done()
+
+            self._syncer = threading.Thread(target=run, name="datm-board-sync", daemon=True)
+            self._syncer.start()
 
     def _pending(self) -> str | None:
         """Mark a write in flight; if Redis cannot be told, the database is."""
@@ -180,9 +209,25 @@ class RedisLeaderboard(Leaderboard):
         names: Sequence[str],
     ) -> None:
         found = {row.name for row in rows}
-        ops: list[list[Any]] = [_put_args(row) for row in rows]
+        paid_on = close[0] if close is not None else None
+        # A player the close paid has its totals of the close's day: four sets to
+        # write, nothing else (the most common write, a million a day at full size).
+        ops: list[list[Any]] = [
+            ["paid", r.name, r.league, r.all_time, r.daily, r.weekly, r.monthly]
+            if paid_on is not None and r.points_day == paid_on
+            else _put_args(r)
+            for r in rows
+        ]
         ops += [["del", name] for name in names if name not in found]
         live = boards.live_instances(today)
+        header: list[Any] = [len(live), *live]
+        if paid_on is None:
+            header += ["", "", ""]
+        else:
+            header += [
+                f(paid_on)
+                for f in (boards.day_instance, boards.week_instance, boards.month_instance)
+            ]
         day, mark, latest = ("", "", "") if close is None else (
             close[0].isoformat(), close[1], close[2].isoformat() if close[2] else ""
         )  # fmt: skip
@@ -190,7 +235,7 @@ class RedisLeaderboard(Leaderboard):
         for number, chunk in enumerate(chunks):
             last = number == len(chunks) - 1
             args: list[Any] = [self._p(), token if last else "", latest]
-            args += [day if last else "", mark, len(live), *live]
+            args += [day if last else "", mark, *header]
             for op in chunk:
                 args += op
             self._apply(args=args)
