@@ -40,7 +40,8 @@ LASTFM_CACHE_CHART_SECONDS = 3600.0  # global, country and tag charts
 LASTFM_CACHE_USER_SECONDS = 300.0  # user profiles, top artists and libraries
 LASTFM_CACHE_MAX_ENTRIES = 10000  # in-process entries, LRU first out | whole, 1 to 10000000
 
-# --- shared cache and rate limit across processes. Unset: each process on its own.
+# --- shared cache and rate limit across processes, and (with a database) the
+# leaderboards' read model. Unset: each process on its own; leaderboards counted in SQL.
 # redis://[[user]:password@]host[:port][/db], rediss://... (TLS; may add
 # ?ssl_cert_reqs=, ssl_ca_certs=, ssl_check_hostname=) or unix:///path/redis.sock[?db=N].
 # Other query arguments are refused: datm sets the timeouts itself.

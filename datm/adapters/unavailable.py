@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
+from datm.domain.artist import HistoryPoint
 from datm.domain.closes import (
     ArtistNumbers,
     ArtistOfRecord,
@@ -17,7 +18,7 @@ from datm.domain.errors import CapabilityError
 from datm.ports.audit import AuditChecks, MoneyCheck, ShareCheck
 from datm.ports.close import CloseBook
 from datm.ports.market import MarketLock, MarketLockHolder
-from datm.ports.market_reads import GameCounts, MarketReads
+from datm.ports.market_reads import ArtistMarket, GameCounts, MarketReads, NamedTrade
 from datm.ports.player_reads import PlayerReads, PlayerRecord
 from datm.ports.secrets import QuoteSecret
 from datm.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -105,6 +106,15 @@ class NoCloseBook(CloseBook):
 
 
 class NoMarketReads(MarketReads):
+    def market(self, mbid: str, player: str | None) -> ArtistMarket | None:
+        raise CapabilityError(*DATABASE)
+
+    def history(self, mbid: str, since: date) -> list[HistoryPoint]:
+        raise CapabilityError(*DATABASE)
+
+    def recent_trades(self, limit: int) -> list[NamedTrade]:
+        raise CapabilityError(*DATABASE)
+
     def most_bought(
         self, limit: int, since: date | None, now: datetime
     ) -> list[tuple[str, str, int]]:

@@ -1,10 +1,14 @@
-"""Read models of the market that a backend may keep summaries for."""
+"""Read models of the market: summaries a backend may keep, and the market's
+reads of one artist or of the newest trades, each in one statement on Postgres."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date, datetime
+
+from datm.domain.artist import Artist, HistoryPoint
+from datm.domain.quotes import Side
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,10 +18,47 @@ class GameCounts:
     trades_per_day: tuple[tuple[date, int], ...]  # days with trades, oldest first
 
 
+@dataclass(frozen=True, slots=True)
+class ArtistMarket:
+    """A listed artist with what its latest close paid, as seen by one player."""
+
+    artist: Artist
+    points: int  # of the artist's latest history point; 0 before its first close
+    dividend: int
+    held: bool  # by the player asked about (False when none was)
+
+
+@dataclass(frozen=True, slots=True)
+class NamedTrade:
+    """A trade with its artist's name (the MBID for an artist no longer listed)."""
+
+    player: str | None  # None: the player deleted its account
+    mbid: str
+    artist: str
+    side: Side
+    price: int
+    at: datetime
+
+
 class MarketReads(ABC):
-    """Aggregates over every trade, player or artist, at a cost that does not grow
-    with the game: a backend may answer from summaries it keeps (and writes while
-    reading), as long as the answer is the one the records give at that moment."""
+    """Reads of the market as of one instant each, at a cost that does not grow
+    with the game: a backend may answer aggregates over every trade, player or
+    artist from summaries it keeps (and writes while reading), as long as the
+    answer is the one the records give at that moment."""
+
+    @abstractmethod
+    def market(self, mbid: str, player: str | None) -> ArtistMarket | None:
+        """The listed artist ``mbid`` with its latest close's points and dividend,
+        and whether ``player`` holds it; None if the artist is not listed."""
+
+    @abstractmethod
+    def history(self, mbid: str, since: date) -> list[HistoryPoint]:
+        """The artist's history points from day ``since`` on, oldest first. Raises
+        ``UnknownArtist`` if the artist is not listed."""
+
+    @abstractmethod
+    def recent_trades(self, limit: int) -> list[NamedTrade]:
+        """The ``limit`` newest trades of the game, newest first."""
 
     @abstractmethod
     def most_bought(

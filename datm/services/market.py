@@ -6,11 +6,12 @@ from datetime import timedelta
 
 from injector import inject
 
+from datm.domain.errors import UnknownArtist
 from datm.ports.clock import Clock
 from datm.ports.lastfm import LastfmPort
 from datm.ports.market_reads import MarketReads
 from datm.ports.unit_of_work import UnitOfWorkFactory
-from datm.services.artist_resolution import ArtistLister
+from datm.services.artist_resolution import ArtistLister, check_ref, looks_like_mbid
 from datm.services.results import (
     ArtistGain,
     ArtistLight,
@@ -20,7 +21,7 @@ from datm.services.results import (
     TradeView,
 )
 from datm.services.sessions import SessionChecker
-from datm.services.views import check_count, market_data, trade_views
+from datm.services.views import check_count, market_data, market_view
 
 
 class MarketService:
@@ -44,20 +45,19 @@ class MarketService:
     def market_data(self, artist: str, player: str | None = None) -> MarketData:
         """Price, remaining shares, latest points and dividend; lists the artist if
         needed. With ``player``, ``price`` is that player's sell price if held."""
-        listed = self._lister.ensure_listed(artist)
-        with self._uow() as uow:
-            current = uow.artists.get(listed.mbid)
-            holder = uow.players.find(player) if player else None
-            held = holder is not None and current.mbid in holder.holdings
-            return market_data(uow, current, held)
+        ref = check_ref(artist)
+        found = self._reads.market(ref.lower(), player or None) if looks_like_mbid(ref) else None
+        if found is None:
+            mbid = self._lister.ensure_listed(ref).mbid
+            found = self._reads.market(mbid, player or None)
+            if found is None:  # listed a moment ago, and artists are never unlisted
+                raise UnknownArtist(mbid)
+        return market_view(found.artist, found.points, found.dividend, found.held)
 
     def history(self, artist: str, days: int) -> list[HistoryEntry]:
         """Price, points and dividend per day over the last ``days`` days, oldest first."""
         since = self._clock.today() - timedelta(days=check_count("days", days, 3660) - 1)
-        mbid = self._lister.mbid_of(artist)
-        with self._uow() as uow:
-            uow.artists.get(mbid)
-            points = uow.history.for_artist(mbid, since)
+        points = self._reads.history(self._lister.mbid_of(artist), since)
         return [HistoryEntry(p.day, p.price, p.points, p.dividend) for p in points]
 
     def top_by_price(self, limit: int = 10) -> list[MarketData]:
@@ -95,8 +95,10 @@ class MarketService:
         return [TradedArtist(mbid, name, buys) for mbid, name, buys in ranked]
 
     def recent_trades(self, limit: int = 10) -> list[TradeView]:
-        with self._uow() as uow:
-            return list(trade_views(uow, uow.trades.recent(check_count("limit", limit))))
+        return [
+            TradeView(t.player, t.mbid, t.artist, t.side.value, t.price, t.at)
+            for t in self._reads.recent_trades(check_count("limit", limit))
+        ]
 
     def recommendations(self, session_key: str, limit: int = 10) -> list[ArtistLight]:
         """Artists from the player's own last.fm top artists and library that the

@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 
 import backends
@@ -42,6 +43,8 @@ STEPS = st.one_of(
     st.tuples(st.just("delete"), st.integers(0, 5)),
     st.tuples(st.just("flush")),  # Redis lost everything (a restart)
     st.tuples(st.just("behind"), st.integers(0, 5)),  # points changed by hand in SQL
+    st.tuples(st.just("move"), st.integers(0, 5)),  # a league changed by hand in SQL
+    st.tuples(st.just("midnight")),  # one second past the next midnight, UTC
     st.tuples(st.just("rebuild")),
 )
 
@@ -103,6 +106,17 @@ class World:
                 )
                 conn.execute(text("SELECT nextval('board_epoch')"))
             self.built = False
+        elif kind == "move" and (who := self.who(step[1])) is not None:
+            with self.engine.begin() as conn:
+                move = "UPDATE players SET league = CASE league WHEN 'bronze' THEN 'silver'"
+                move += " WHEN 'silver' THEN 'gold' ELSE 'bronze' END WHERE name = :n"
+                conn.execute(text(move), {"n": who.player})
+                conn.execute(text("SELECT nextval('board_epoch')"))
+            self.built = False
+        elif kind == "midnight":
+            now = self.clock.now()
+            midnight = datetime.combine(now.date() + timedelta(days=1), dt_time(), tzinfo=UTC)
+            self.clock.advance(midnight - now + timedelta(seconds=1))
         elif kind == "rebuild":
             self.board.rebuild(self.clock.today())
             self.built = True
@@ -251,5 +265,33 @@ def test_a_bump_of_the_epoch_by_another_process_is_seen_within_the_epoch_interva
             conn.execute(text("SELECT nextval('board_epoch')"))  # another process missed Redis
         time.sleep(0.2)
         assert world.board.top("bronze", Period.ALL_TIME, 10, today) is None
+    finally:
+        backends.close_all()
+
+
+def test_a_walk_past_its_budget_sends_the_reader_to_postgres_and_the_model_stays(
+    no_background_rebuild: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding 0-point neighbours walks the league's members, skipping players with
+    points; a league where almost everyone has points would make it long."""
+    world = World()
+    try:
+        for index in range(5):
+            world.step(("login",))
+            world.step(("buy", index, index))
+        world.step(("login",))  # holds nothing: 0 points
+        world.game.next_day()
+        world.step(("close",))
+        today = world.clock.today()
+        idle = world.players[-1].player
+        counted = world.standings.near(idle, Period.ALL_TIME, today)
+        assert any(s.points for s in counted)  # the others have points
+        assert world.board.near(idle, Period.ALL_TIME, today) == counted
+
+        monkeypatch.setattr(leaderboard_module, "SCAN_BUDGET", 2)
+        assert world.board.near(idle, Period.ALL_TIME, today) is None
+        assert world.board.position(idle, Period.ALL_TIME, today) is not None  # no walk
+        monkeypatch.setattr(leaderboard_module, "SCAN_BUDGET", 20_000)
+        assert world.board.near(idle, Period.ALL_TIME, today) == counted
     finally:
         backends.close_all()

@@ -24,7 +24,15 @@ ARTIST_COLUMNS = (
 )
 
 
-def _prefixed(alias: str, columns: str) -> str:
+# The points and dividend (x.points, x.dividend) of the latest history point of
+# the artist ``{mbid}`` names; NULL before its first close.
+LATEST_CLOSE = (
+    "LEFT JOIN LATERAL (SELECT y.points, y.dividend FROM history y"
+    " WHERE y.mbid = {mbid} ORDER BY y.day DESC LIMIT 1) x ON true"
+)
+
+
+def prefixed(alias: str, columns: str) -> str:
     return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))
 
 
@@ -52,7 +60,7 @@ def _extras_of(name: str, prices: bool = False) -> str:
 
 
 # A player read with its extras: PLAYER_COLUMNS, then held, paid, since, uids, awarded.
-PLAYER_READ = f"{_prefixed('p', PLAYER_COLUMNS)}, hs.held, hs.paid, hs.since, ts.uids, ts.awarded"
+PLAYER_READ = f"{prefixed('p', PLAYER_COLUMNS)}, hs.held, hs.paid, hs.since, ts.uids, ts.awarded"
 PLAYER_READ_WIDTH = 15
 
 FIND_PLAYER = Prepared(
@@ -91,7 +99,7 @@ LOCK_PLAYER_GATED = Prepared(
 )
 READ_ARTIST_AND_PLAYER = Prepared(
     "datm_read_artist_and_player",
-    f"SELECT {_prefixed('a', ARTIST_COLUMNS)}, {PLAYER_READ}, hs.prices,"
+    f"SELECT {prefixed('a', ARTIST_COLUMNS)}, {PLAYER_READ}, hs.prices,"
     " EXISTS (SELECT 1 FROM trades t WHERE t.quote_id = %(quote)s AND t.quote_id <> '')"
     f" FROM artists a, players p CROSS JOIN {_extras_of('p.name', prices=True)}"
     " WHERE a.mbid = %(mbid)s AND p.name = %(player)s",
@@ -99,7 +107,7 @@ READ_ARTIST_AND_PLAYER = Prepared(
 # What a quote reads: the player as ``FIND_PLAYER``, then the artist, if listed.
 FIND_PLAYER_AND_ARTIST = Prepared(
     "datm_find_player_and_artist",
-    f"SELECT {PLAYER_READ}, {_prefixed('a', ARTIST_COLUMNS)}"
+    f"SELECT {PLAYER_READ}, {prefixed('a', ARTIST_COLUMNS)}"
     f" FROM players p CROSS JOIN {_extras_of('p.name')}"
     " LEFT JOIN artists a ON a.mbid = %(mbid)s WHERE p.name = %(player)s",
 )

@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
 
 from datm.adapters.postgres import hot_sql, schema_check
 from datm.adapters.postgres.errors import translated
-from datm.adapters.postgres.prepared import Prepared, Preparer, is_stale_plan
+from datm.adapters.postgres.prepared import Prepared, fetch
 from datm.domain.errors import UnknownPlayer
 from datm.domain.player import Holding
 from datm.domain.quotes import Side
@@ -49,8 +48,7 @@ PROFILE = Prepared(
     " FROM players p"
     f" CROSS JOIN LATERAL (SELECT {_arrays(HELD)}"
     "   FROM holdings h JOIN artists a ON a.mbid = h.mbid"
-    "   LEFT JOIN LATERAL (SELECT y.points, y.dividend FROM history y"
-    "     WHERE y.mbid = h.mbid ORDER BY y.day DESC LIMIT 1) x ON true"
+    f"   {hot_sql.LATEST_CLOSE.format(mbid='h.mbid')}"
     "   WHERE h.player = p.name) held"
     f" CROSS JOIN LATERAL (SELECT {_arrays(TROPHIES)}"
     "   FROM trophies t WHERE t.player = p.name) won"
@@ -97,20 +95,9 @@ class PostgresPlayerReads(PlayerReads):
         if not self._schema.verified:
             self._schema.require(self._engine)
         params = {"player": name, "trades": trades}
+        # Prepared once per connection: planning it costs more than running it.
         with translated(), self._engine.connect() as conn:
-            # Prepared once per connection: planning it costs more than running it.
-            preparer = Preparer(conn.connection.info)
-            execute = preparer.text(PROFILE)  # first: it notes the PREPARE front() sends
-            sql = ";\n".join([*preparer.front(), execute])
-            try:
-                row = conn.exec_driver_sql(sql, params).first()
-            except DBAPIError as error:
-                preparer.failed(stale=error.orig is not None and is_stale_plan(error.orig))
-                raise
-            except BaseException:
-                preparer.failed()
-                raise
-            preparer.sent()
-        if row is None:
+            rows = fetch(conn, PROFILE, params)
+        if not rows:
             raise UnknownPlayer(name)
-        return record_from_row(row)
+        return record_from_row(rows[0])

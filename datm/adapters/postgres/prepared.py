@@ -10,7 +10,11 @@ front of a statement's first use on a connection, and later uses send
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 PREPARED = "datm_prepared"  # connection record info: names prepared on it
 UNSURE = "datm_prepared_unsure"  # a string holding PREPAREs failed somewhere
@@ -76,3 +80,21 @@ class Preparer:
             self._info[UNSURE] = True
         self.pending.clear()
         self._reset = False
+
+
+def fetch(conn: Connection, statement: Prepared, params: Mapping[str, Any]) -> Sequence[Any]:
+    """The rows of ``statement`` run on ``conn`` in one round trip, prepared on
+    that connection first if it is not yet (the PREPARE rides in front)."""
+    preparer = Preparer(conn.connection.info)
+    execute = preparer.text(statement)  # first: it notes the PREPARE front() sends
+    sql = ";\n".join([*preparer.front(), execute])
+    try:
+        rows = conn.exec_driver_sql(sql, dict(params)).all()
+    except DBAPIError as error:
+        preparer.failed(stale=error.orig is not None and is_stale_plan(error.orig))
+        raise
+    except BaseException:
+        preparer.failed()
+        raise
+    preparer.sent()
+    return rows

@@ -26,36 +26,44 @@ POINTS = {
     Period.MONTHLY: "CASE WHEN date_trunc('month', p.points_day)"
     " = date_trunc('month', CAST(:today AS date)) THEN p.points_monthly ELSE 0 END",
 }
-_BOARD = (
-    "WITH s AS (SELECT p.name, {points} AS points FROM players p WHERE p.league = {league}),"
-    " o AS (SELECT name, points, rank() OVER (ORDER BY points DESC) - 1 AS rnk,"
-    "  row_number() OVER (ORDER BY points DESC, name) AS pos FROM s)"
-)
-_LEAGUE_OF = "(SELECT league FROM players WHERE name = :player)"
+# The first ``limit`` of the board are a prefix of it: whoever has more points than
+# one of them is among them, so their ranks are counted among them alone.
 TOP = {
     period: text(
-        _BOARD.format(points=points, league=":league")
-        + " SELECT name, points, rnk FROM o WHERE pos <= :limit ORDER BY pos"
+        f"WITH t AS (SELECT p.name, {points} AS points FROM players p"
+        "  WHERE p.league = :league ORDER BY 2 DESC, 1 LIMIT :limit)"
+        " SELECT name, points, rank() OVER (ORDER BY points DESC) - 1 FROM t"
+        " ORDER BY points DESC, name"
     )
     for period, points in POINTS.items()
 }
+# The 4 before the player and the 5 after, each a top-n pass over the league, then
+# each one's rank (players with strictly more points) counted.
 NEAR = {
     period: text(
-        _BOARD.format(points=points, league=_LEAGUE_OF)
-        # The player's place as a scalar subquery: computed once (a join with it
-        # was planned as a nested loop scanning the board for each row).
-        + " SELECT name, points, rnk FROM o"
-        " WHERE o.pos - (SELECT pos FROM o AS me WHERE me.name = :player) BETWEEN -4 AND 5"
-        " ORDER BY o.pos"
+        f"WITH me AS (SELECT p.name, p.league, {points} AS points FROM players p"
+        "  WHERE p.name = :player),"
+        f" s AS (SELECT p.name, {points} AS points FROM players p, me"
+        "  WHERE p.league = me.league),"
+        " above AS (SELECT s.name, s.points FROM s, me"
+        "  WHERE s.points > me.points OR (s.points = me.points AND s.name < me.name)"
+        "  ORDER BY s.points, s.name DESC LIMIT 4),"
+        " below AS (SELECT s.name, s.points FROM s, me"
+        "  WHERE s.points < me.points OR (s.points = me.points AND s.name > me.name)"
+        "  ORDER BY s.points DESC, s.name LIMIT 5),"
+        " listed AS (SELECT name, points FROM above UNION ALL SELECT name, points FROM me"
+        "  UNION ALL SELECT name, points FROM below)"
+        " SELECT l.name, l.points, (SELECT count(*) FROM s WHERE s.points > l.points)"
+        " FROM listed l ORDER BY l.points DESC, l.name"
     )
     for period, points in POINTS.items()
 }
 POSITION = {
     period: text(
-        f"WITH s AS (SELECT p.name, {points} AS points FROM players p"
-        f"  WHERE p.league = {_LEAGUE_OF})"
-        " SELECT me.name, me.points, (SELECT count(*) FROM s WHERE s.points > me.points)"
-        " FROM s AS me WHERE me.name = :player"
+        f"WITH me AS (SELECT p.name, p.league, {points} AS points FROM players p"
+        "  WHERE p.name = :player)"
+        " SELECT me.name, me.points, (SELECT count(*) FROM players p"
+        f"  WHERE p.league = me.league AND {points} > me.points) FROM me"
     )
     for period, points in POINTS.items()
 }

@@ -58,7 +58,7 @@ local function rank(points)
   return r
 end
 
-local out = {}
+local out = {'ok'}  -- then name, points, rank of each: a player may be called 'stale'
 local function add(name, points)
   out[#out + 1] = name
   out[#out + 1] = string.format('%.0f', points)

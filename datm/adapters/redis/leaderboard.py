@@ -109,18 +109,19 @@ class RedisLeaderboard(Leaderboard):
             self._health.failed(error)
             return None
         self._health.succeeded()
-        if reply and reply[0] in (b"unbuilt", b"stale", b"fallback"):
-            if reply[0] != b"fallback":  # not a walk past its budget: out of date
-                self._rebuild_in_background(today)
-            return None
-        if reply and reply[0] == b"unknown_league":
+        status = reply[0]
+        if status == b"ok":
+            return [
+                Standing(reply[i].decode(), int(reply[i + 1]), int(reply[i + 2]))
+                for i in range(1, len(reply), 3)
+            ]
+        if status == b"unknown_league":
             raise UnknownLeague(arg)
-        if reply and reply[0] == b"unknown_player":
+        if status == b"unknown_player":
             raise UnknownPlayer(arg)
-        return [
-            Standing(reply[i].decode(), int(reply[i + 1]), int(reply[i + 2]))
-            for i in range(0, len(reply), 3)
-        ]
+        if status != b"fallback":  # not a walk past its budget: out of date
+            self._rebuild_in_background(today)
+        return None
 
     # --- writes -----------------------------------------------------------------------
 
