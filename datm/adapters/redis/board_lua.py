@@ -64,10 +64,22 @@ local function add(name, points)
   out[#out + 1] = string.format('%.0f', points)
   out[#out + 1] = rank(points)
 end
+-- Players first..last of the set, in order. One whose points differ from the one
+-- before it in the set has as many players above it as its index (plus the zeros,
+-- below 0): only the first of the range needs counting.
 local function add_range(first, last)
   if last < first then return end
   local r = redis.call('ZRANGE', K, first, last, 'WITHSCORES')
-  for i = 1, #r, 2 do add(r[i], -tonumber(r[i + 1])) end
+  local previous = nil
+  for i = 1, #r, 2 do
+    local points = -tonumber(r[i + 1])
+    if previous ~= nil and points ~= previous and not ranks[points] then
+      local index = first + (i - 1) / 2
+      ranks[points] = points > 0 and index or index + zeros
+    end
+    add(r[i], points)
+    previous = points
+  end
 end
 
 -- Up to n players with 0 points after (or before) a name, in board order; nil
