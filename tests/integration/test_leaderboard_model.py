@@ -8,6 +8,7 @@ database's epoch."""
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -25,11 +26,15 @@ from sqlalchemy import Engine, text
 from datm.adapters.clock import ManualClock
 from datm.adapters.redis import leaderboard as leaderboard_module
 from datm.adapters.redis.leaderboard import RedisLeaderboard
-from datm.domain.errors import NoneRemaining, NotEnoughMoney
+from datm.domain.errors import NoneRemaining, NotEnoughMoney, TransientError
 from datm.domain.periods import Period
+from datm.ports.close import CloseBook
 from datm.ports.lastfm import LastfmPort
 from datm.ports.leaderboard import Leaderboard, Standings
+from datm.ports.market import MarketLock
+from datm.services.close import CloseService
 from datm.services.results import LoginResult
+from datm.settings import Settings
 
 pytestmark = pytest.mark.postgres
 
@@ -293,5 +298,52 @@ def test_a_walk_past_its_budget_sends_the_reader_to_postgres_and_the_model_stays
         assert world.board.position(idle, Period.ALL_TIME, today) is not None  # no walk
         monkeypatch.setattr(leaderboard_module, "SCAN_BUDGET", 20_000)
         assert world.board.near(idle, Period.ALL_TIME, today) == counted
+    finally:
+        backends.close_all()
+
+
+def test_the_model_stays_in_step_with_writes_from_many_threads_during_a_close(
+    no_background_rebuild: None,
+) -> None:
+    """A close paying in small ranges while eight threads register players and reset
+    them: every write goes through its own pending mark and the lock, in whatever
+    order the commits land. Afterwards the model answers, and as Postgres counts."""
+    world = World()
+    try:
+        for index in range(12):
+            world.step(("login",))
+            world.step(("buy", index, index))
+        world.game.next_day()
+        settings = world.game.get(Settings).replace(close_pay_holdings=2, close_pay_batch=2)
+        close = CloseService(
+            world.game.get(CloseBook),  # type: ignore[type-abstract]
+            world.game.get(LastfmPort),  # type: ignore[type-abstract]
+            world.game.get(MarketLock),  # type: ignore[type-abstract]
+            world.clock,
+            settings,
+            world.board,
+        )
+        keys = [who.session_key for who in world.players]
+        errors: list[BaseException] = []
+
+        def churn(seed: int) -> None:
+            try:
+                for step in range(6):
+                    if step % 2:
+                        world.game.login()
+                    with contextlib.suppress(TransientError):  # the market closed a moment
+                        world.game.players.reset(keys[(seed + step) % len(keys)])
+            except BaseException as error:  # reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=churn, args=(seed,)) for seed in range(8)]
+        for thread in threads:
+            thread.start()
+        report = close.run()
+        for thread in threads:
+            thread.join(60)
+        assert not errors, errors
+        assert report.finished and not any(t.is_alive() for t in threads)
+        world.check()
     finally:
         backends.close_all()

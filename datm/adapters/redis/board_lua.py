@@ -85,10 +85,11 @@ end
 -- Up to n players with 0 points after (or before) a name, in board order; nil
 -- past the budget of members looked at.
 local function zeros_after(from, n)
-  local found, looked = {}, 0
+  local found, looked, size = {}, 0, 2 * n  -- few are needed: small steps, growing
   local start = from and ('(' .. from) or '-'
   while #found < n do
-    local chunk = redis.call('ZRANGEBYLEX', M, start, '+', 'LIMIT', 0, 64)
+    local chunk = redis.call('ZRANGEBYLEX', M, start, '+', 'LIMIT', 0, size)
+    size = math.min(size * 2, 256)
     if #chunk == 0 then break end
     local scores = redis.call('ZMSCORE', K, unpack(chunk))
     for i = 1, #chunk do
@@ -101,10 +102,11 @@ local function zeros_after(from, n)
   return found
 end
 local function zeros_before(from, n)
-  local found, looked = {}, 0
+  local found, looked, size = {}, 0, 2 * n
   local start = from and ('(' .. from) or '+'
   while #found < n do
-    local chunk = redis.call('ZREVRANGEBYLEX', M, start, '-', 'LIMIT', 0, 64)
+    local chunk = redis.call('ZREVRANGEBYLEX', M, start, '-', 'LIMIT', 0, size)
+    size = math.min(size * 2, 256)
     if #chunk == 0 then break end
     local scores = redis.call('ZMSCORE', K, unpack(chunk))
     for i = 1, #chunk do
