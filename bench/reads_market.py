@@ -22,14 +22,14 @@ from datetime import date, timedelta
 from typing import Any
 
 import psycopg2
+from seeded import SERVER, copy_template, drop_copy
 
-from datm.adapters.postgres import migrate
+import datm
 from datm.services.analytics import AnalyticsService
 from datm.services.market import MarketService
 from datm.settings import Settings
 from datm.wiring import create_injector
 
-SERVER = "postgresql://postgres@127.0.0.1:5432/"
 COPY = "datm_bench_reads_market"
 SECRET = "bench-quote-secret-0123456789abcdef"
 
@@ -65,17 +65,6 @@ SQL = {
 }
 
 
-def copy_template(server: str, template: str) -> str:
-    admin = psycopg2.connect(server + "postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {COPY} WITH (FORCE)")
-        cur.execute(f"CREATE DATABASE {COPY} TEMPLATE {template}")
-    admin.close()
-    migrate.upgrade(server + COPY)
-    return server + COPY
-
-
 def percentiles(times: list[float]) -> tuple[float, float]:
     ordered = sorted(times)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -90,7 +79,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the copy")
     parser.add_argument("--only", help="time only the reads whose names contain this")
     args = parser.parse_args()
-    url = copy_template(args.url, args.template)
+    url = copy_template(args.url, args.template, COPY)
     settings = Settings(database_url=url, quote_secret=SECRET)
     injector = create_injector(settings, wiring="postgres")
     market, analytics = injector.get(MarketService), injector.get(AnalyticsService)
@@ -168,15 +157,9 @@ def main() -> None:
             flush=True,
         )
     conn.close()
-    import datm
-
     datm.close(injector)
     if not args.keep:
-        admin = psycopg2.connect(args.url + "postgres")
-        admin.autocommit = True
-        with admin.cursor() as c:
-            c.execute(f"DROP DATABASE IF EXISTS {COPY} WITH (FORCE)")
-        admin.close()
+        drop_copy(args.url, COPY)
 
 
 if __name__ == "__main__":

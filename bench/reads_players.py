@@ -32,18 +32,16 @@ import statistics
 import time
 from typing import Any
 
-import psycopg2
+from seeded import SERVER, connect, copy_template, drop_copy
 from sqlalchemy import Engine, event
 
 import datm
-from datm.adapters.postgres import migrate
 from datm.adapters.postgres.player_reads import PROFILE
 from datm.services.audit import AuditService
 from datm.services.players import PROFILE_TRADES, PlayerService
 from datm.settings import Settings
 from datm.wiring import create_injector
 
-SERVER = "postgresql://postgres@127.0.0.1:5432/"
 COPY = "datm_bench_reads_players"
 SECRET = "bench-quote-secret-0123456789abcdef"
 
@@ -67,31 +65,6 @@ BASELINE_AUDIT = [
     " (SELECT mbid, count(*) AS n FROM holdings GROUP BY mbid) h ON h.mbid = a.mbid"
     " WHERE coalesce(h.n, 0) <> a.holders OR coalesce(h.n, 0) > a.max_shares",
 ]
-
-
-def connect(url: str) -> Any:
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    return conn
-
-
-def copy_template(server: str, template: str) -> str:
-    """A copy of the template, migrated to this datm's schema (a template seeded by
-    an older datm lacks the latest revisions)."""
-    admin = connect(server + "postgres")
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {COPY} WITH (FORCE)")
-        cur.execute(f"CREATE DATABASE {COPY} TEMPLATE {template}")
-    admin.close()
-    migrate.upgrade(server + COPY)
-    return server + COPY
-
-
-def drop_copy(server: str) -> None:
-    admin = connect(server + "postgres")
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {COPY} WITH (FORCE)")
-    admin.close()
 
 
 def richest_holder(url: str, holdings: int) -> tuple[str, int]:
@@ -227,7 +200,7 @@ def main() -> None:
     args = parser.parse_args()
 
     made = time.perf_counter()
-    url = copy_template(args.server, args.template)
+    url = copy_template(args.server, args.template, COPY)
     print(f"copied {args.template} to {COPY} in {time.perf_counter() - made:.1f} s")
     player, held = richest_holder(url, args.holdings)
     print(f"player {player} holds {held} artists")
@@ -235,7 +208,7 @@ def main() -> None:
     if not args.skip_audit:
         bench_audit(url, args.audits)
     if not args.keep:
-        drop_copy(args.server)
+        drop_copy(args.server, COPY)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result  # noqa: E402
 from sqlalchemy import create_engine, pool, text  # noqa: E402
 
 from datm.adapters.postgres import migrate  # noqa: E402
+from datm.adapters.postgres.board_source import PostgresLeaderboardSource  # noqa: E402
 from datm.cli import main  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
@@ -43,7 +44,6 @@ def datm(*args: str, env: dict[str, str | None]) -> Result:
 
 def test_rebuild_puts_every_player_on_the_boards(url: str) -> None:
     client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
     try:
         result = datm(
             "leaderboard", "rebuild", env={"DATM_DATABASE_URL": url, "DATM_REDIS_URL": REDIS_URL}
@@ -51,12 +51,15 @@ def test_rebuild_puts_every_player_on_the_boards(url: str) -> None:
 
         assert result.exit_code == 0, result.output
         assert "leaderboards rebuilt: 3 players" in result.stdout
-        [members] = [k for k in client.keys("datm:board:*:m:bronze")]
-        assert client.zrange(members, 0, -1) == [b"p0", b"p1", b"p2"]
-        [all_time] = [k for k in client.keys("datm:board:*:p:all:bronze")]
-        assert client.zrange(all_time, 0, -1, withscores=True) == [(b"p2", -20.0), (b"p1", -10.0)]
+        engine = create_engine(migrate.normalise_url(url), poolclass=pool.NullPool)
+        prefix = f"datm:board:{PostgresLeaderboardSource(engine).identity()}:"
+        engine.dispose()
+        assert client.zrange(prefix + "m:bronze", 0, -1) == [b"p0", b"p1", b"p2"]
+        all_time = client.zrange(prefix + "p:all:bronze", 0, -1, withscores=True)
+        assert all_time == [(b"p2", -20.0), (b"p1", -10.0)]
     finally:
-        client.flushdb()
+        for key in client.scan_iter(match="datm:board:*", count=1000):
+            client.delete(key)
 
 
 def test_rebuild_without_redis_says_there_is_nothing_to_rebuild(url: str) -> None:

@@ -82,13 +82,16 @@ local function add_range(first, last)
   end
 end
 
--- Up to n players with 0 points after (or before) a name, in board order; nil
--- past the budget of members looked at.
-local function zeros_after(from, n)
-  local found, looked, size = {}, 0, 2 * n  -- few are needed: small steps, growing
-  local start = from and ('(' .. from) or '-'
+-- Up to n players with 0 points after (or, backwards, before) a name, nearest
+-- first; nil past the budget of members looked at. Few are needed: the steps start
+-- small and grow.
+local function zeros_from(from, n, backwards)
+  local found, looked, size = {}, 0, 2 * n
+  local command, last = 'ZRANGEBYLEX', '+'
+  if backwards then command, last = 'ZREVRANGEBYLEX', '-' end
+  local start = from and ('(' .. from) or (backwards and '+' or '-')
   while #found < n do
-    local chunk = redis.call('ZRANGEBYLEX', M, start, '+', 'LIMIT', 0, size)
+    local chunk = redis.call(command, M, start, last, 'LIMIT', 0, size)
     size = math.min(size * 2, 256)
     if #chunk == 0 then break end
     local scores = redis.call('ZMSCORE', K, unpack(chunk))
@@ -101,21 +104,10 @@ local function zeros_after(from, n)
   end
   return found
 end
-local function zeros_before(from, n)
-  local found, looked, size = {}, 0, 2 * n
-  local start = from and ('(' .. from) or '+'
-  while #found < n do
-    local chunk = redis.call('ZREVRANGEBYLEX', M, start, '-', 'LIMIT', 0, size)
-    size = math.min(size * 2, 256)
-    if #chunk == 0 then break end
-    local scores = redis.call('ZMSCORE', K, unpack(chunk))
-    for i = 1, #chunk do
-      if not scores[i] and #found < n then found[#found + 1] = chunk[i] end
-    end
-    looked = looked + #chunk
-    if looked > budget then return nil end
-    start = '(' .. chunk[#chunk]
-  end
+local function zeros_after(from, n) return zeros_from(from, n, false) end
+local function zeros_before(from, n)  -- in board order
+  local found = zeros_from(from, n, true)
+  if found == nil then return nil end
   local ordered = {}
   for i = #found, 1, -1 do ordered[#ordered + 1] = found[i] end
   return ordered
