@@ -297,3 +297,10 @@ end
 redis.call('SET', P .. 'ready', epoch)
 return 1
 """
+
+# KEYS: the apply lock; ARGV: its holder's token. Lets go of the lock if it is
+# still this holder's (its lease may have lapsed and another holder taken it).
+UNLOCK = r"""
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""

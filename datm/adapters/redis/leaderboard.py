@@ -62,6 +62,7 @@ class RedisLeaderboard(Leaderboard):
         self._apply = client.register_script(board_lua.APPLY)
         self._pend = client.register_script(board_lua.PEND)
         self._swap = client.register_script(board_lua.SWAP)
+        self._unlock = client.register_script(board_lua.UNLOCK)
         self._prefix: str | None = None
         self._rebuilding = threading.Lock()
         self._syncs: queue.Queue[Callable[[], None]] = queue.Queue()
@@ -252,15 +253,14 @@ class RedisLeaderboard(Leaderboard):
         try:
             yield
         finally:
-            if self._redis.get(key) == me.encode():
-                self._redis.delete(key)
+            self._unlock(keys=[key], args=[me])  # only if still ours: a lease may lapse
 
     def _missed(self, why: str) -> None:
         log.warning("leaderboard: %s; it is not used until rebuilt", why)
         try:
             self._source.bump_epoch()
             self._epoch = (-1, -EPOCH_SECONDS)  # this process sees it at once
-        except DatmError as error:  # the database is gone too: the write did not commit
+        except DatmError as error:  # the database is gone too: its write most likely failed with it
             log.warning("leaderboard: could not bump the epoch: %s", error)
 
     # --- rebuild ----------------------------------------------------------------------
