@@ -4,9 +4,11 @@ tests do with it again and again. ``tests/conftest.py`` builds it per backend.""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import expected
 from injector import Injector
@@ -183,3 +185,21 @@ class Game:
             counts=self.analytics.counts(3660),
             audit_ok=self.audit.audit().ok,
         )
+
+
+@contextmanager
+def statements_sent(game: Game) -> Iterator[list[str]]:
+    """The SQL the game's Postgres engine sends while the block runs, in order."""
+    from sqlalchemy import Engine, event  # Postgres games only
+
+    engine = game.get(Engine)
+    sent: list[str] = []
+
+    def _count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", _count)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", _count)

@@ -8,6 +8,7 @@ import dataclasses
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -280,14 +281,43 @@ def test_a_second_close_of_the_same_day_changes_nothing(game: Game) -> None:
     assert game.market.history(artist, 7) == history
 
 
+@dataclass(frozen=True)
+class HoldersToPay:
+    """Three players each holding a different artist, the day after: their money
+    before the close, and (points, dividend) the close owes for each artist."""
+
+    players: list[LoginResult]
+    artists: list[str]
+    money: dict[str, int]
+    paid: dict[str, tuple[int, int]]
+
+    @classmethod
+    def made(cls, game: Game) -> HoldersToPay:
+        players, artists = held_artists(game, 3)
+        before = {m: game.numbers(m) for m in artists}
+        money = {w.player: game.players.money(w.session_key) for w in players}
+        game.next_day()
+        return cls(
+            players, artists, money, {m: close_of(before[m], game.numbers(m)) for m in artists}
+        )
+
+    def each_paid_once(self, game: Game) -> None:
+        """Each holder got its artist's dividend (one ledger entry) and points, once."""
+        for who, mbid in zip(self.players, self.artists, strict=True):
+            assert (
+                game.players.money(who.session_key) == self.money[who.player] + self.paid[mbid][1]
+            )
+            assert game.players.profile(who.player).points.all_time == self.paid[mbid][0]
+            dividends = [e for e in game.ledger(who.player) if e.kind is LedgerKind.DIVIDEND]
+            assert len(dividends) == 1
+        assert game.audit.audit().ok
+
+
 def test_a_close_that_dies_paying_the_holders_pays_nobody_twice_when_run_again(
     game: Game,
 ) -> None:
-    players, artists = held_artists(game, 3)
-    before = {m: game.numbers(m) for m in artists}
-    money = {w.player: game.players.money(w.session_key) for w in players}
-    game.next_day()
-    paid = {m: close_of(before[m], game.numbers(m)) for m in artists}
+    holders = HoldersToPay.made(game)
+    players, artists, paid = holders.players, holders.artists, holders.paid
 
     def die_after_the_first(event: CloseProgress) -> None:
         if event.step is CloseStep.HOLDERS and event.done == 1:
@@ -306,22 +336,14 @@ def test_a_close_that_dies_paying_the_holders_pays_nobody_twice_when_run_again(
         min(w.player for w in players)
     ]  # holders are paid by name
     assert report.dividends_paid == sum(paid[m][1] for m in artists if m != first)
-    for who, mbid in zip(players, artists, strict=True):
-        assert game.players.money(who.session_key) == money[who.player] + paid[mbid][1]
-        assert game.players.profile(who.player).points.all_time == paid[mbid][0]
-        dividends = [e for e in game.ledger(who.player) if e.kind is LedgerKind.DIVIDEND]
-        assert len(dividends) == 1
-    assert game.audit.audit().ok
+    holders.each_paid_once(game)
 
 
 def test_a_close_that_dies_closing_the_artists_closes_each_once_when_run_again(
     game: Game,
 ) -> None:
-    players, artists = held_artists(game, 3)
-    before = {m: game.numbers(m) for m in artists}
-    money = {w.player: game.players.money(w.session_key) for w in players}
-    game.next_day()
-    paid = {m: close_of(before[m], game.numbers(m)) for m in artists}
+    holders = HoldersToPay.made(game)
+    artists = holders.artists
 
     def die_after_the_first(done: int, total: int) -> None:
         if done == 1:
@@ -341,12 +363,7 @@ def test_a_close_that_dies_closing_the_artists_closes_each_once_when_run_again(
     assert report.trading_refused_seconds == 0.0
     for mbid in artists:
         assert [h.day for h in game.market.history(mbid, 1)] == [today]
-    for who, mbid in zip(players, artists, strict=True):
-        assert game.players.money(who.session_key) == money[who.player] + paid[mbid][1]
-        assert game.players.profile(who.player).points.all_time == paid[mbid][0]
-        dividends = [e for e in game.ledger(who.player) if e.kind is LedgerKind.DIVIDEND]
-        assert len(dividends) == 1
-    assert game.audit.audit().ok
+    holders.each_paid_once(game)
 
 
 def test_the_closing_price_is_the_last_closing_price_of_later_moves(game: Game) -> None:

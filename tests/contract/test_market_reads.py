@@ -6,33 +6,13 @@ SQLAlchemy's ``before_cursor_execute``)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from harness import Game
+from harness import Game, statements_sent
 
 from datm.domain.errors import UnknownArtist
 from datm.ports.market_reads import MarketReads
-
-
-@contextmanager
-def _statements(game: Game) -> Iterator[list[str]]:
-    from sqlalchemy import Engine, event
-
-    engine = game.get(Engine)
-    sent: list[str] = []
-
-    def _count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(statement)
-
-    event.listen(engine, "before_cursor_execute", _count)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", _count)
 
 
 def test_the_read_port_answers_none_or_unknown_artist_for_an_artist_not_listed(
@@ -82,7 +62,7 @@ def test_each_market_read_on_postgres_is_one_statement(game: Game) -> None:
 
     counted = {}
     for name, read in reads.items():
-        with _statements(game) as sent:
+        with statements_sent(game) as sent:
             read()
         counted[name] = len(sent)
 

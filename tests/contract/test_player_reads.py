@@ -4,13 +4,10 @@ many holdings (counted with SQLAlchemy's ``before_cursor_execute``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from harness import Game
+from harness import Game, statements_sent
 
 from datm.domain.errors import UnknownPlayer
 from datm.domain.lastfm import ChartArtist
@@ -87,23 +84,6 @@ def test_the_read_port_answers_unknown_player_for_a_missing_player(game: Game) -
     assert refused.value.player == "nobody-at-all"
 
 
-@contextmanager
-def _statements(game: Game) -> Iterator[list[str]]:
-    from sqlalchemy import Engine, event
-
-    engine = game.get(Engine)
-    sent: list[str] = []
-
-    def _count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(statement)
-
-    event.listen(engine, "before_cursor_execute", _count)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", _count)
-
-
 @pytest.mark.postgres
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_a_profile_on_postgres_is_one_statement_however_many_holdings(game: Game) -> None:
@@ -114,7 +94,7 @@ def test_a_profile_on_postgres_is_one_statement_however_many_holdings(game: Game
 
     counted = {}
     for who in (few, many):
-        with _statements(game) as sent:
+        with statements_sent(game) as sent:
             profile = game.players.profile(who.player, with_images=False)
         counted[len(profile.holdings)] = len(sent)
 
