@@ -1,7 +1,7 @@
 """Market and analytics reads at full size, each against its own minimal SQL, in the same run.
 
     python bench/reads_market.py [--template datm_seed_full] [--calls 1000]
-        [--url postgresql://postgres@127.0.0.1:5432/]
+        [--url postgresql://postgres@127.0.0.1:5432/] [--today-trades 300000]
 
 Copies the template (a game made by ``datm dev seed``; CREATE DATABASE ...
 TEMPLATE), upgrades the copy, then times each read through the services
@@ -9,6 +9,14 @@ TEMPLATE), upgrades the copy, then times each read through the services
 same answer, p50 and p99 over ``--calls`` calls each, alternating by rounds.
 The first call of each read (which may write the summaries of complete days) is
 timed apart, as "first". Prints a table with the p99 ratio (target <= 3x).
+
+Before timing, ``--today-trades`` trades are added to the copy, stamped evenly at the
+full-size rate (``RATE``, 500,000 a day) up to now, so late in a UTC day they are
+that day's (run just after midnight, the older ones fall in yesterday): most traded
+and the counts read summaries up to a mark minutes ago and only the trades after
+it. Their hand-written SQL reads the same summaries (the window and parts datm's
+first call wrote) and counts the trades after the same mark, the least a query
+giving the same answer can do.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg2
@@ -42,9 +50,17 @@ SQL = {
     " a.price - coalesce(f.price, a.price) AS gain, h.points, h.dividend FROM artists a"
     " LEFT JOIN LATERAL (SELECT price FROM history WHERE mbid = a.mbid AND day >= %(since)s"
     " ORDER BY day LIMIT 1) f ON true" + LATEST + " ORDER BY gain DESC, a.mbid LIMIT 10",
-    "most_traded(10, 7)": "SELECT w.mbid, a.name, w.buys FROM trade_windows w"
-    " JOIN artists a ON a.mbid = w.mbid WHERE w.first_day = %(since)s"
-    " AND w.last_day = %(last)s ORDER BY w.buys DESC, w.mbid LIMIT 10",
+    "most_traded(10, 7)": "WITH m AS (SELECT through FROM trade_windows_built"
+    " WHERE first_day = %(since)s), l AS (SELECT mbid, count(*) AS buys FROM trades"
+    " WHERE at >= %(window_mark)s AND at >= (SELECT through FROM m) AND side = 'buy'"
+    " GROUP BY mbid),"
+    " r AS (SELECT mbid, buys + coalesce((SELECT w.buys FROM trade_windows w"
+    " WHERE w.first_day = %(since)s AND w.mbid = l.mbid), 0) AS buys FROM l"
+    " UNION ALL (SELECT mbid, buys FROM trade_windows WHERE first_day = %(since)s"
+    " AND mbid NOT IN (SELECT mbid FROM l) ORDER BY buys DESC, mbid LIMIT 10)),"
+    " t AS (SELECT mbid, buys FROM r ORDER BY buys DESC, mbid LIMIT 10)"
+    " SELECT t.mbid, (SELECT name FROM artists a WHERE a.mbid = t.mbid), t.buys FROM t"
+    " ORDER BY t.buys DESC, t.mbid",
     "recent_trades(10)": "SELECT t.player, t.mbid, a.name, t.side, t.price, t.at FROM trades t"
     " JOIN artists a ON a.mbid = t.mbid ORDER BY t.id DESC LIMIT 10",
     "top_by_price(10)": "SELECT a.mbid, a.name, a.price, a.max_shares, a.holders, h.points,"
@@ -59,7 +75,8 @@ SQL = {
     "counts(7)": "SELECT (SELECT sum(delta) FROM row_counts WHERE counted = 'players'),"
     " (SELECT sum(delta) FROM row_counts WHERE counted = 'artists'),"
     " (SELECT array_agg(trades ORDER BY day) FROM trade_days WHERE day >= %(since)s),"
-    " (SELECT count(*) FROM trades WHERE at >= %(today)s)",
+    " (SELECT count(*) FROM trades WHERE at >= %(parts_mark)s"
+    " AND at >= (SELECT max(through) FROM trade_days))",
     "artists(500) batch": "SELECT mbid, name, price, max_shares, holders, last_listeners,"
     " last_playcount FROM artists WHERE mbid > %(after)s ORDER BY mbid LIMIT 500",
 }
@@ -71,6 +88,35 @@ def percentiles(times: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, p99 * 1000
 
 
+RATE = 500_000  # trades a day at full size
+# ``n`` trades stamped evenly up to now at ``RATE``, by players and of artists
+# of the copy picked at random (keys only: a trade's row checks no holding), 9 in 10
+# buys, as one INSERT ... SELECT.
+TODAYS_TRADES = """
+WITH p AS (SELECT array_agg(name) AS a FROM (SELECT name FROM players
+                                           TABLESAMPLE SYSTEM (5) LIMIT 20000) s),
+     m AS (SELECT array_agg(mbid) AS a FROM artists),
+     span AS (SELECT now() - interval '1 day' * %(n)s / %(rate)s AS start)
+INSERT INTO trades (player, mbid, side, price, at)
+SELECT p.a[1 + (random() * (cardinality(p.a) - 1))::int],
+       m.a[1 + (random() * random() * (cardinality(m.a) - 1))::int],
+       CASE WHEN random() < 0.9 THEN 'buy' ELSE 'sell' END, 100,
+       span.start + (now() - span.start) * i / %(n)s
+FROM p, m, span, generate_series(1, %(n)s) AS i
+"""
+
+
+def add_todays_trades(url: str, n: int) -> None:
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        started = time.perf_counter()
+        cur.execute(TODAYS_TRADES, {"n": n, "rate": RATE})
+        cur.execute("ANALYZE trades")
+        print(f"added {n} trades stamped up to now in {time.perf_counter() - started:.1f} s")
+    conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--template", default="datm_seed_full")
@@ -78,8 +124,13 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--keep", action="store_true", help="keep the copy")
     parser.add_argument("--only", help="time only the reads whose names contain this")
+    parser.add_argument(
+        "--today-trades", type=int, default=300_000, help="trades stamped today, added first"
+    )
     args = parser.parse_args()
     url = copy_template(args.url, args.template, COPY)
+    if args.today_trades:
+        add_todays_trades(url, args.today_trades)
     settings = Settings(database_url=url, quote_secret=SECRET)
     injector = create_injector(settings, wiring="postgres")
     market, analytics = injector.get(MarketService), injector.get(AnalyticsService)
@@ -91,7 +142,7 @@ def main() -> None:
     mbids = [r[0] for r in cur.fetchall()]
     cur.execute("SELECT player, mbid FROM holdings TABLESAMPLE SYSTEM (1) LIMIT 2000")
     held = cur.fetchall()
-    today = date.today()
+    today = datetime.now(UTC).date()  # the day as datm counts it
     since7 = today - timedelta(days=6)
     pages = [None, *sorted(rng.sample(mbids, 200))]
 
@@ -102,8 +153,11 @@ def main() -> None:
         player, mbid = rng.choice(held)
         return {"mbid": mbid, "player": player}
 
+    marks: dict[str, Any] = {"window_mark": None, "parts_mark": None}
+
     def fixed() -> dict[str, Any]:
         return {
+            **marks,
             "since": since7,
             "last": today - timedelta(days=1),
             "today": today,
@@ -137,6 +191,12 @@ def main() -> None:
         started = time.perf_counter()
         call(params())
         first = (time.perf_counter() - started) * 1000
+        # The marks datm's first call wrote: a lower bound the planner can use, as
+        # datm's own statements have (marks only move forward).
+        cur.execute("SELECT min(through) FROM trade_windows_built")
+        marks["window_mark"] = cur.fetchone()[0]
+        cur.execute("SELECT max(through) FROM trade_days")
+        marks["parts_mark"] = cur.fetchone()[0]
         ours: list[float] = []
         theirs: list[float] = []
         for _ in range(args.calls):

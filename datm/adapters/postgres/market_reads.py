@@ -1,21 +1,21 @@
 """Market reads on Postgres, each one statement prepared once per connection
 (planning them cost more than running them): an artist's market and history and
-the newest trades on their keys, and the aggregates from trades summarised per
-complete UTC day, written set-based by the first read that needs a day, and row
-counts kept by triggers (revision 0009). A read costs what the summaries it reads
-and today's trades cost, never a pass over every trade or artist.
+the newest trades on their keys, and the aggregates from summaries of trades up to
+a mark minutes ago (``trade_summaries.py``), written set-based by the reads that
+need them, and row counts kept by triggers (revision 0009). A read costs what the
+summaries it reads and the trades after the mark cost (at most ``SETTLE`` plus a
+``CHUNK`` of them, plus the time since the mark was last moved), never a pass over
+every trade or artist, nor over the day's trades.
 
-A day counts as complete ``SETTLE`` after its end, when no trade stamped with it
-can still commit; until then its trades are counted from ``trades`` itself (its
-index on ``at``). A complete day is summarised once (under an advisory lock,
-checked again under it), and a run of complete days ranked once, so the same
-trade is never counted twice nor missed.
+A read reads a summary, its mark and the trades after the mark in one statement
+(one snapshot), so the same trade is never counted twice nor missed; then, if the
+mark is a chunk or more behind, it moves it for the next reads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
@@ -23,19 +23,20 @@ from sqlalchemy import Connection, Engine, text
 from datm.adapters.postgres import hot_sql, schema_check
 from datm.adapters.postgres.errors import translated
 from datm.adapters.postgres.prepared import Prepared, fetch
+from datm.adapters.postgres.trade_summaries import (
+    ALL_TIME,
+    FIRST_TRADE_DAY,
+    TradeSummaries,
+    mark_at,
+    settled_day,
+    start,
+)
 from datm.domain.artist import HistoryPoint
 from datm.domain.errors import UnknownArtist
 from datm.domain.quotes import Side
 from datm.ports.market_reads import ArtistMarket, GameCounts, MarketReads, NamedTrade
 
-SETTLE = timedelta(minutes=5)  # longer than any trade's transaction (lock timeouts: 60 s)
-ONE = timedelta(days=1)
-ALL_TIME = date(1, 1, 1)  # the first day of the window of every trade
-SUMMARY_LOCK = text("SELECT pg_advisory_xact_lock(1684108397, 1)")  # "datm", 1: summaries
 FOLD_AT = 64  # row_counts rows per table beyond which a read folds them into one
-
-# The earliest trade's day: days before it need no summary.
-_FIRST_DAY = "(SELECT (min(at) AT TIME ZONE 'UTC')::date FROM trades)"
 
 MARKET = Prepared(
     "datm_market",
@@ -59,74 +60,63 @@ RECENT_TRADES = Prepared(
     " LEFT JOIN artists a ON a.mbid = t.mbid ORDER BY t.id DESC",
 )
 
+# Complete days from their summaries; the days after, their parts (trades before
+# the parts' mark) and the trades from the mark on. The mark rides on 'missing'.
 COUNTS = Prepared(
     "datm_market_counts",
     f"""
-WITH from_day AS (SELECT greatest(%(since)s::date, coalesce({_FIRST_DAY}, %(settled)s::date))
-                  AS day)
-SELECT 'players' AS kind, NULL::date AS day, coalesce(sum(delta), 0) AS n, count(*) AS parts
+WITH from_day AS (SELECT greatest(%(since)s::date, coalesce({FIRST_TRADE_DAY}, %(settled)s::date))
+                  AS day),
+mark AS (SELECT max(through) AS at FROM trade_days WHERE through IS NOT NULL)
+SELECT 'players' AS kind, NULL::date AS day, coalesce(sum(delta), 0) AS n, count(*) AS parts,
+    NULL::timestamptz AS mark
     FROM row_counts WHERE counted = 'players'
-UNION ALL SELECT 'artists', NULL, coalesce(sum(delta), 0), count(*)
+UNION ALL SELECT 'artists', NULL, coalesce(sum(delta), 0), count(*), NULL
     FROM row_counts WHERE counted = 'artists'
 UNION ALL SELECT 'missing', NULL, greatest(0, %(settled)s::date - (SELECT day FROM from_day))
-    - (SELECT count(*) FROM trade_days
-       WHERE day >= (SELECT day FROM from_day) AND day < %(settled)s::date), 0
-UNION ALL SELECT 'day', day, trades, 0 FROM trade_days
-    WHERE day >= %(since)s::date AND day < %(settled)s::date AND trades > 0
-UNION ALL SELECT 'day', (at AT TIME ZONE 'UTC')::date, count(*), 0 FROM trades
-    WHERE at >= %(live_from)s::timestamptz GROUP BY 2
+    - (SELECT count(*) FROM trade_days WHERE day >= (SELECT day FROM from_day)
+       AND day < %(settled)s::date AND through IS NULL), 0, (SELECT at FROM mark)
+UNION ALL SELECT 'day', day, trades, 0, NULL FROM trade_days
+    WHERE day >= %(since)s::date AND trades > 0
+        AND CASE WHEN day < %(settled)s::date THEN through IS NULL ELSE through IS NOT NULL END
+UNION ALL SELECT 'day', (at AT TIME ZONE 'UTC')::date, count(*), 0, NULL FROM trades
+    WHERE at >= %(seen)s::timestamptz
+        AND at >= greatest(%(live_from)s::timestamptz, (SELECT at FROM mark)) GROUP BY 2
 """,
 )
 
-# Complete days: the window's ranking, read down its index past the artists also
-# bought since (``live``), whose buys are added up one by one.
+# The window's ranking up to its mark, read down its index past the artists also
+# bought since (``live``), whose buys are added up one by one; with the mark (NULL:
+# no window), on a row of NULLs if nothing was bought. Lookups by key, not joins:
+# the planner cannot know how few trades follow the mark, and would hash the
+# whole window and artists table to join them. ``seen`` (also in COUNTS): a mark
+# this process read before, a lower bound of the mark (marks only move forward; a
+# window is forgotten only a day after its mark last moved, and built again at a
+# later one) that the planner can estimate, where it takes a third of the trades
+# for ``at >= (a subquery)`` and plans (and compiles, JIT) for as many.
 MOST_BOUGHT = Prepared(
     "datm_market_most_bought",
     """
-WITH live AS (SELECT mbid, count(*) AS buys FROM trades
-              WHERE at >= %(live_from)s::timestamptz AND side = 'buy' GROUP BY mbid),
+WITH mark AS (SELECT through FROM trade_windows_built WHERE first_day = %(first)s::date),
+live AS (SELECT mbid, count(*) AS buys FROM trades
+         WHERE at >= %(seen)s::timestamptz AND at >= (SELECT through FROM mark)
+             AND side = 'buy' GROUP BY mbid),
 ranked AS (
-    SELECT l.mbid, l.buys + coalesce(w.buys, 0) AS buys FROM live l
-        LEFT JOIN trade_windows w
-        ON w.first_day = %(first)s::date AND w.last_day = %(last)s::date AND w.mbid = l.mbid
+    SELECT l.mbid, l.buys + coalesce((SELECT w.buys FROM trade_windows w
+        WHERE w.first_day = %(first)s::date AND w.mbid = l.mbid), 0) AS buys FROM live l
     UNION ALL
     (SELECT w.mbid, w.buys FROM trade_windows w
-     WHERE w.first_day = %(first)s::date AND w.last_day = %(last)s::date
-         AND w.mbid NOT IN (SELECT mbid FROM live)
+     WHERE w.first_day = %(first)s::date AND w.mbid NOT IN (SELECT mbid FROM live)
      ORDER BY w.buys DESC, w.mbid LIMIT %(limit)s::bigint)
-)
-SELECT r.mbid, coalesce(a.name, r.mbid) AS name, r.buys,
-    EXISTS (SELECT 1 FROM trade_windows_built b
-            WHERE b.first_day = %(first)s::date AND b.last_day = %(last)s::date) AS built
-FROM ranked r LEFT JOIN artists a ON a.mbid = r.mbid
-ORDER BY r.buys DESC, r.mbid LIMIT %(limit)s::bigint
+),
+top AS (SELECT mbid, buys FROM ranked ORDER BY buys DESC, mbid LIMIT %(limit)s::bigint)
+SELECT t.mbid, coalesce((SELECT a.name FROM artists a WHERE a.mbid = t.mbid), t.mbid),
+    t.buys, m.through
+FROM (SELECT (SELECT through FROM mark) AS through) m LEFT JOIN top t ON true
+ORDER BY t.buys DESC NULLS LAST, t.mbid
 """,
 )
-WINDOW_BUILT = text(
-    "SELECT EXISTS (SELECT 1 FROM trade_windows_built"
-    " WHERE first_day = :first AND last_day = :last)"
-)
 
-SUMMARISED_DAYS = text("SELECT day FROM trade_days WHERE day >= :first AND day <= :last")
-FIRST_DAY = text(f"SELECT {_FIRST_DAY}")
-SUMMARISE_BUYS = text(
-    "INSERT INTO trade_day_artists (day, mbid, buys)"
-    " SELECT :day, mbid, count(*) FROM trades"
-    " WHERE at >= :start AND at < :end AND side = 'buy' GROUP BY mbid"
-)
-SUMMARISE_DAY = text(
-    "INSERT INTO trade_days (day, trades)"
-    " SELECT :day, count(*) FROM trades WHERE at >= :start AND at < :end"
-)
-BUILD_WINDOW = text(
-    "INSERT INTO trade_windows (first_day, last_day, mbid, buys)"
-    " SELECT :first, :last, mbid, sum(buys) FROM trade_day_artists"
-    " WHERE day >= :first AND day <= :last GROUP BY mbid"
-)
-MARK_WINDOW = text("INSERT INTO trade_windows_built (first_day, last_day) VALUES (:first, :last)")
-# Windows ending before the newest complete day are read no more.
-FORGET_WINDOWS = text("DELETE FROM trade_windows WHERE last_day < :last")
-FORGET_BUILT = text("DELETE FROM trade_windows_built WHERE last_day < :last")
 # Many rows of one count folded into one: each row is deleted once (a second
 # folder waits for the first, then finds it gone), so its delta is kept once.
 FOLD_COUNTS = text(
@@ -136,29 +126,17 @@ FOLD_COUNTS = text(
 )
 
 
-def _start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def settled_day(now: datetime) -> date:
-    """The first day not known to be complete at ``now``: every earlier day's
-    trades have committed."""
-    return (now.astimezone(UTC) - SETTLE).date()
-
-
 class PostgresMarketReads(MarketReads):
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._schema = schema_check.guard(engine)
+        self._summaries = TradeSummaries(self._connect)
+        self._seen: dict[date | None, datetime] = {}  # window (None: counts) -> a mark read
 
     def _connect(self) -> Connection:
         if not self._schema.verified:
             self._schema.require(self._engine)
         return self._engine.connect()
-
-    def _rows(self, statement: Any, **params: Any) -> Sequence[Any]:
-        with translated(), self._connect() as conn:
-            return conn.execute(statement, params).all()
 
     def _fetch(self, statement: Prepared, **params: Any) -> Sequence[Any]:
         with translated(), self._connect() as conn:
@@ -185,75 +163,51 @@ class PostgresMarketReads(MarketReads):
     def most_bought(
         self, limit: int, since: date | None, now: datetime
     ) -> list[tuple[str, str, int]]:
-        settled = settled_day(now)
         first = ALL_TIME if since is None else since
-        last = settled - timedelta(days=1)
-        params = {
-            "first": first,
-            "last": last,
-            "limit": limit,
-            "live_from": _start(max(first, settled)),
-        }
+        target = max(start(first), mark_at(now))
+        params = {"first": first, "limit": limit, "seen": self._seen.get(first, start(first))}
         rows = self._fetch(MOST_BOUGHT, **params)
-        built = rows[0][3] if rows else self._rows(WINDOW_BUILT, **params)[0][0]
-        if first <= last and not built:
-            self._build_window(first, last)
+        through = rows[0][3]
+        if through is None:
+            with translated():
+                self._summaries.build_window(first, target)
             rows = self._fetch(MOST_BOUGHT, **params)
-        return [(mbid, name, int(buys)) for mbid, name, buys, _ in rows]
+        elif through < target:  # right as read; moved for the next reads
+            with translated():
+                self._summaries.move_window(first, target)
+        if rows[0][3] is not None:
+            self._seen[first] = rows[0][3]
+        return [(mbid, name, int(buys)) for mbid, name, buys, _ in rows if mbid is not None]
 
     def counts(self, since: date, now: datetime) -> GameCounts:
         settled = settled_day(now)
-        params = {"since": since, "settled": settled, "live_from": _start(max(since, settled))}
-        rows = self._fetch(COUNTS, **params)  # (kind, day, n, parts)
-        if any(kind == "missing" and n > 0 for kind, _, n, _ in rows):
-            self._summarise(since, settled - timedelta(days=1))
+        live_from = start(max(since, settled))
+        # A mark seen on or after ``settled`` is the mark's lower bound (parts of days
+        # not complete stay); an older one is below ``live_from`` anyway.
+        seen = max(live_from, self._seen.get(None, live_from))
+        params = {"since": since, "settled": settled, "live_from": live_from, "seen": seen}
+        rows = self._fetch(COUNTS, **params)  # (kind, day, n, parts, mark)
+        if any(kind == "missing" and n > 0 for kind, _, n, _, _ in rows):
+            with translated():
+                self._summaries.summarise(since, settled - timedelta(days=1))
             rows = self._fetch(COUNTS, **params)
         totals: dict[str, int] = {}
         days: dict[date, int] = {}
-        for kind, day, n, parts in rows:
+        target = mark_at(now)
+        for kind, day, n, parts, mark in rows:
             if kind in ("players", "artists"):
                 totals[kind] = int(n)
                 if parts > FOLD_AT:
                     self._fold(kind)
             elif kind == "day":
                 days[day] = days.get(day, 0) + int(n)
+            else:  # 'missing', with the parts' mark
+                if mark is not None:
+                    self._seen[None] = mark
+                if mark is None or mark < target:  # right as read; moved for the next reads
+                    with translated():
+                        self._summaries.move_parts(target, settled)
         return GameCounts(totals["players"], totals["artists"], tuple(sorted(days.items())))
-
-    # --- writing the summaries --------------------------------------------------------
-
-    def _summarise(self, first: date, last: date) -> None:
-        """Summarise every complete day from ``first`` to ``last`` not summarised yet,
-        a transaction per day."""
-        with translated(), self._connect() as conn:
-            with conn.begin():
-                earliest = conn.execute(FIRST_DAY).scalar()
-                if earliest is None:
-                    return
-                span = {"first": max(first, earliest), "last": last}
-                done = set(conn.execute(SUMMARISED_DAYS, span).scalars())
-            day = span["first"]
-            while day <= last:
-                if day not in done:
-                    with conn.begin():
-                        conn.execute(SUMMARY_LOCK)  # then look again: another may have
-                        again = {"first": day, "last": day}
-                        if not conn.execute(SUMMARISED_DAYS, again).first():
-                            of_day = {"day": day, "start": _start(day), "end": _start(day + ONE)}
-                            conn.execute(SUMMARISE_BUYS, of_day)
-                            conn.execute(SUMMARISE_DAY, of_day)
-                day += ONE
-
-    def _build_window(self, first: date, last: date) -> None:
-        self._summarise(first, last)
-        params = {"first": first, "last": last}
-        with translated(), self._connect() as conn, conn.begin():
-            conn.execute(SUMMARY_LOCK)
-            if conn.execute(WINDOW_BUILT, params).scalar():
-                return
-            conn.execute(FORGET_WINDOWS, params)
-            conn.execute(FORGET_BUILT, params)
-            conn.execute(BUILD_WINDOW, params)
-            conn.execute(MARK_WINDOW, params)
 
     def _fold(self, counted: str) -> None:
         with translated(), self._connect() as conn, conn.begin():
