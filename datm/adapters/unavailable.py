@@ -18,7 +18,14 @@ from datm.domain.errors import CapabilityError
 from datm.ports.audit import AuditChecks, MoneyCheck, ShareCheck
 from datm.ports.close import CloseBook
 from datm.ports.market import MarketLock, MarketLockHolder
-from datm.ports.market_reads import ArtistMarket, GameCounts, MarketReads, NamedTrade
+from datm.ports.market_reads import (
+    ArtistMarket,
+    GainRanking,
+    GameCounts,
+    ListedArtist,
+    MarketReads,
+    NamedTrade,
+)
 from datm.ports.player_reads import PlayerReads, PlayerRecord
 from datm.ports.secrets import QuoteSecret
 from datm.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -121,4 +128,12 @@ class NoMarketReads(MarketReads):
         raise CapabilityError(*DATABASE)
 
     def counts(self, since: date, now: datetime) -> GameCounts:
+        raise CapabilityError(*DATABASE)
+
+    def listed(self, after: str, limit: int) -> list[ListedArtist]:
+        raise CapabilityError(*DATABASE)
+
+
+class NoGainRanking(GainRanking):
+    def top_by_gain(self, since: date, limit: int) -> list[tuple[ArtistMarket, int]]:
         raise CapabilityError(*DATABASE)

@@ -29,6 +29,19 @@ class ArtistMarket:
 
 
 @dataclass(frozen=True, slots=True)
+class ListedArtist:
+    """A listed artist as analytics reads it in batches."""
+
+    mbid: str
+    name: str
+    price: int
+    max_shares: int
+    remaining: int
+    last_listeners: int
+    last_playcount: int
+
+
+@dataclass(frozen=True, slots=True)
 class NamedTrade:
     """A trade with its artist's name (the MBID for an artist no longer listed)."""
 
@@ -71,3 +84,18 @@ class MarketReads(ABC):
     @abstractmethod
     def counts(self, since: date, now: datetime) -> GameCounts:
         """Players, listed artists, and trades per UTC day from ``since`` on."""
+
+    @abstractmethod
+    def listed(self, after: str, limit: int) -> list[ListedArtist]:
+        """The first ``limit`` listed artists with MBIDs after ``after``, by MBID."""
+
+
+class GainRanking(ABC):
+    """The artists whose price rose most, as of one instant, at a cost that does
+    not grow with the number of artists where the backend can help it."""
+
+    @abstractmethod
+    def top_by_gain(self, since: date, limit: int) -> list[tuple[ArtistMarket, int]]:
+        """The ``limit`` listed artists with the greatest gain, greatest first, ties
+        by MBID: the price now less the price of the artist's first history point on
+        or after day ``since`` (0 without one). ``held`` is False."""

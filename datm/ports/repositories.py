@@ -99,11 +99,6 @@ class ArtistRepository(ABC):
     def top_by_price(self, limit: int) -> list[Artist]:
         """The most expensive artists, highest price first, ties by MBID."""
 
-    @abstractmethod
-    def top_by_gain(self, since: date, limit: int) -> list[tuple[Artist, int]]:
-        """Artists by price gain since the first history point on or after ``since``
-        (gain = price now - that price), highest first, ties by MBID."""
-
 
 class TradeRepository(ABC):
     @abstractmethod

@@ -36,10 +36,9 @@ class AnalyticsService:
     def artists(self, batch_size: int = 200) -> Iterator[list[ArtistSummary]]:
         """Every listed artist, in batches by MBID; one short read per batch."""
         batch_size = check_count("batch_size", batch_size, 10_000)
-        after: str | None = None
+        after = ""  # below every MBID
         while True:
-            with self._uow() as uow:
-                batch = uow.artists.page(after, batch_size)
+            batch = self._reads.listed(after, batch_size)
             if not batch:
                 return
             after = batch[-1].mbid

@@ -9,7 +9,7 @@ from injector import inject
 from datm.domain.errors import UnknownArtist
 from datm.ports.clock import Clock
 from datm.ports.lastfm import LastfmPort
-from datm.ports.market_reads import MarketReads
+from datm.ports.market_reads import GainRanking, MarketReads
 from datm.ports.unit_of_work import UnitOfWorkFactory
 from datm.services.artist_resolution import ArtistLister, check_ref, looks_like_mbid
 from datm.services.results import (
@@ -34,9 +34,11 @@ class MarketService:
         sessions: SessionChecker,
         clock: Clock,
         reads: MarketReads,
+        gains: GainRanking,
     ) -> None:
         self._uow = uow
         self._reads = reads
+        self._gains = gains
         self._lister = lister
         self._lastfm = lastfm
         self._sessions = sessions
@@ -70,9 +72,11 @@ class MarketService:
     def top_by_gain(self, limit: int = 10, days: int = 7) -> list[ArtistGain]:
         """Artists whose price rose most over the last ``days`` days."""
         since = self._clock.today() - timedelta(days=check_count("days", days, 3660))
-        with self._uow() as uow:
-            ranked = uow.artists.top_by_gain(since, check_count("limit", limit))
-            return [ArtistGain(market_data(uow, a, False), gain) for a, gain in ranked]
+        ranked = self._gains.top_by_gain(since, check_count("limit", limit))
+        return [
+            ArtistGain(market_view(m.artist, m.points, m.dividend, m.held), gain)
+            for m, gain in ranked
+        ]
 
     def chart(self, limit: int = 10, page: int = 1) -> list[MarketData]:
         """last.fm's global chart with market data; artists without an MBID are left out."""

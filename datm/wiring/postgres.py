@@ -14,6 +14,7 @@ from datm.adapters.postgres.audit_sql import PostgresAuditChecks
 from datm.adapters.postgres.board_source import PostgresLeaderboardSource
 from datm.adapters.postgres.close_book import PostgresCloseBook
 from datm.adapters.postgres.engine import make_engine
+from datm.adapters.postgres.gain_ranking import PostgresGainRanking
 from datm.adapters.postgres.market import PostgresMarketLock
 from datm.adapters.postgres.market_reads import PostgresMarketReads
 from datm.adapters.postgres.player_reads import PostgresPlayerReads
@@ -27,7 +28,7 @@ from datm.ports.audit import AuditChecks
 from datm.ports.close import CloseBook
 from datm.ports.leaderboard import Leaderboard, Standings
 from datm.ports.market import MarketLock
-from datm.ports.market_reads import MarketReads
+from datm.ports.market_reads import GainRanking, MarketReads
 from datm.ports.player_reads import PlayerReads
 from datm.ports.secrets import QuoteSecret
 from datm.ports.unit_of_work import UnitOfWorkFactory
@@ -62,6 +63,11 @@ class PostgresModule(Module):
     @provider
     def market_reads(self, engine: Engine) -> MarketReads:
         return PostgresMarketReads(engine)
+
+    @singleton
+    @provider
+    def gain_ranking(self, engine: Engine) -> GainRanking:
+        return PostgresGainRanking(engine)
 
     @singleton
     @provider

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from datm.adapters.memory import InMemoryStore, InMemoryUnitOfWork, InMemoryUnitOfWorkFactory
+from datm.adapters.memory.gain_ranking import InMemoryGainRanking
 from datm.domain.artist import Artist, HistoryPoint
 from datm.domain.closes import CloseRecord
 from datm.domain.errors import QuoteInvalid, UnknownArtist
@@ -83,17 +84,25 @@ def test_artist_tops_and_pages_are_ordered(uow: InMemoryUnitOfWork) -> None:
         uow.artists.get(str(uuid.uuid4()))
 
 
-def test_top_by_gain_uses_the_first_point_on_or_after_since(uow: InMemoryUnitOfWork) -> None:
+def test_top_by_gain_uses_the_first_point_on_or_after_since() -> None:
+    store = InMemoryStore(lock_timeout=0.2)
     riser, faller, unlisted = new_artist(150), new_artist(80), new_artist(500)
-    for artist in (riser, faller, unlisted):
-        uow.artists.add(artist)
     start = DAY - timedelta(days=3)
-    uow.history.put(HistoryPoint(riser.mbid, start - timedelta(days=1), 10, 0, 0))
-    uow.history.put(HistoryPoint(riser.mbid, start, 100, 0, 0))
-    uow.history.put(HistoryPoint(riser.mbid, DAY, 140, 0, 0))
-    uow.history.put(HistoryPoint(faller.mbid, DAY, 90, 0, 0))
-    ranked = [(a.mbid, gain) for a, gain in uow.artists.top_by_gain(start, 3)]
-    assert ranked == [(riser.mbid, 50), (unlisted.mbid, 0), (faller.mbid, -10)]
+    with InMemoryUnitOfWorkFactory(store)() as uow:
+        for artist in (riser, faller, unlisted):
+            uow.artists.add(artist)
+        uow.history.put(HistoryPoint(riser.mbid, start - timedelta(days=1), 10, 0, 0))
+        uow.history.put(HistoryPoint(riser.mbid, start, 100, 0, 0))
+        uow.history.put(HistoryPoint(riser.mbid, DAY, 140, 7, 3))
+        uow.history.put(HistoryPoint(faller.mbid, DAY, 90, 0, 0))
+        uow.commit()
+    ranked = InMemoryGainRanking(store).top_by_gain(start, 3)
+    assert [(m.artist.mbid, gain) for m, gain in ranked] == [
+        (riser.mbid, 50),
+        (unlisted.mbid, 0),
+        (faller.mbid, -10),
+    ]
+    assert (ranked[0][0].points, ranked[0][0].dividend, ranked[0][0].held) == (7, 3, False)
 
 
 def test_trades_queries(uow: InMemoryUnitOfWork) -> None:

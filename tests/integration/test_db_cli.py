@@ -224,15 +224,17 @@ def test_upgrade_says_each_revision_applied_and_where_the_database_is(url: str) 
 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert [line.split(" (")[0] for line in lines[:5]] == [
+    assert [line.split(" (")[0] for line in lines[:7]] == [
         "applied 0005 -> 0006",
         "applied 0006 -> 0007",
         "applied 0007 -> 0008",
         "applied 0008 -> 0009",
         "applied 0009 -> 0010",
+        "applied 0010 -> 0011",
+        "applied 0011 -> 0012",
     ]
-    assert lines[5].startswith("the database ") and lines[5].endswith(f"is at revision {HEAD}")
-    assert "127.0.0.1:5432" in lines[5]
+    assert lines[7].startswith("the database ") and lines[7].endswith(f"is at revision {HEAD}")
+    assert "127.0.0.1:5432" in lines[7]
 
 
 def test_downgrade_says_each_revision_reverted(url: str) -> None:
@@ -241,8 +243,10 @@ def test_downgrade_says_each_revision_reverted(url: str) -> None:
     result = datm("db", "downgrade", "--revision", "0006", "--url", url, "--yes")
 
     assert result.exit_code == 0, result.output
-    reverted = [line.split(" (")[0] for line in result.stdout.splitlines()[:4]]
+    reverted = [line.split(" (")[0] for line in result.stdout.splitlines()[:6]]
     assert reverted == [
+        "reverted 0012 -> 0011",
+        "reverted 0011 -> 0010",
         "reverted 0010 -> 0009",
         "reverted 0009 -> 0008",
         "reverted 0008 -> 0007",

@@ -177,7 +177,7 @@ def test_current_is_none_before_upgrade_and_head_after(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
 
-    assert migrate.current(empty_url) == migrate.head() == "0010"
+    assert migrate.current(empty_url) == migrate.head() == "0012"
 
 
 def test_driver_qualified_url_works_as_well_as_the_plain_one(empty_url: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from datetime import date
 
 from datm.adapters.memory.transaction import Transaction
 from datm.domain.artist import Artist
@@ -79,21 +78,3 @@ class InMemoryArtistRepository(ArtistRepository):
         with self._tx.committed():
             ranked = sorted(self._view().values(), key=lambda a: (-a.price, a.mbid))
             return copy.deepcopy(ranked[:limit])
-
-    def top_by_gain(self, since: date, limit: int) -> list[tuple[Artist, int]]:
-        p = self._tx.pending
-        with self._tx.committed() as store:
-            base: dict[str, tuple[date, int]] = {}  # mbid -> first (day, price) on or after
-            points = [pt for days in store.history.values() for pt in days.values()]
-            for pt in [*points, *p.history.values()]:
-                if pt.day >= since:
-                    first = base.get(pt.mbid)
-                    # A pending point of the same day replaces the committed one.
-                    if first is None or pt.day <= first[0]:
-                        base[pt.mbid] = (pt.day, pt.price)
-            gains = [
-                (a, a.price - base[a.mbid][1] if a.mbid in base else 0)
-                for a in self._view().values()
-            ]
-            gains.sort(key=lambda g: (-g[1], g[0].mbid))
-            return [(copy.deepcopy(a), gain) for a, gain in gains[:limit]]

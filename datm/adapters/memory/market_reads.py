@@ -6,7 +6,13 @@ from datetime import UTC, date, datetime, time
 
 from datm.domain.artist import HistoryPoint
 from datm.domain.errors import UnknownArtist
-from datm.ports.market_reads import ArtistMarket, GameCounts, MarketReads, NamedTrade
+from datm.ports.market_reads import (
+    ArtistMarket,
+    GameCounts,
+    ListedArtist,
+    MarketReads,
+    NamedTrade,
+)
 from datm.ports.unit_of_work import UnitOfWorkFactory
 
 
@@ -65,3 +71,19 @@ class InMemoryMarketReads(MarketReads):
             return GameCounts(
                 uow.players.count(), uow.artists.count(), tuple(sorted(per_day.items()))
             )
+
+    def listed(self, after: str, limit: int) -> list[ListedArtist]:
+        with self._uow() as uow:
+            batch = uow.artists.page(after or None, limit)
+        return [
+            ListedArtist(
+                a.mbid,
+                a.name,
+                a.price,
+                a.max_shares,
+                a.remaining,
+                a.last_listeners,
+                a.last_playcount,
+            )
+            for a in batch
+        ]

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from datm.adapters.postgres import hot_sql
 from datm.adapters.postgres.orm import StoredArtist
@@ -16,13 +15,6 @@ from datm.adapters.postgres.transaction import Transaction, Writes
 from datm.domain.artist import Artist
 from datm.domain.errors import ProgrammingError, UnknownArtist
 from datm.ports.repositories import ArtistRepository
-
-_GAIN = text(
-    "SELECT a.mbid, a.price - COALESCE(first.price, a.price) AS gain FROM artists a"
-    " LEFT JOIN LATERAL (SELECT h.price FROM history h WHERE h.mbid = a.mbid"
-    " AND h.day >= :since ORDER BY h.day LIMIT 1) first ON true"
-    " ORDER BY gain DESC, a.mbid LIMIT :limit"
-)
 
 _PAGE = (
     f"SELECT {hot_sql.ARTIST_COLUMNS} FROM artists WHERE mbid > %(after)s"
@@ -107,11 +99,6 @@ class PostgresArtistRepository(ArtistRepository):
         return self._read(
             select(StoredArtist).order_by(artists.c.price.desc(), artists.c.mbid).limit(limit)
         )
-
-    def top_by_gain(self, since: date, limit: int) -> list[tuple[Artist, int]]:
-        ranked = self._tx.execute(_GAIN, {"since": since, "limit": limit}).all()
-        listed = self.find_many([m for m, _ in ranked])
-        return [(listed[m], int(gain)) for m, gain in ranked if m in listed]
 
 
 def artist_writes(tx: Transaction) -> tuple[Writes, Writes]:

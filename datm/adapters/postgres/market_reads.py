@@ -34,7 +34,13 @@ from datm.adapters.postgres.trade_summaries import (
 from datm.domain.artist import HistoryPoint
 from datm.domain.errors import UnknownArtist
 from datm.domain.quotes import Side
-from datm.ports.market_reads import ArtistMarket, GameCounts, MarketReads, NamedTrade
+from datm.ports.market_reads import (
+    ArtistMarket,
+    GameCounts,
+    ListedArtist,
+    MarketReads,
+    NamedTrade,
+)
 
 FOLD_AT = 64  # row_counts rows per table beyond which a read folds them into one
 
@@ -52,12 +58,21 @@ HISTORY = Prepared(
     " LEFT JOIN history y ON y.mbid = a.mbid AND y.day >= %(since)s"
     " WHERE a.mbid = %(mbid)s ORDER BY y.day",
 )
+# A batch of listed artists by keyset, only the columns analytics reads.
+LISTED = Prepared(
+    "datm_market_listed",
+    "SELECT mbid, name, price, max_shares, max_shares - holders, last_listeners,"
+    " last_playcount FROM artists WHERE mbid > %(after)s ORDER BY mbid LIMIT %(limit)s",
+)
 RECENT_TRADES = Prepared(
     "datm_market_recent_trades",
-    "SELECT t.player, t.mbid, coalesce(a.name, t.mbid), t.side, t.price, t.at"
+    # The name by key, per trade: a join's generic plan, not knowing the limit,
+    # hashes every artist.
+    "SELECT t.player, t.mbid,"
+    " coalesce((SELECT a.name FROM artists a WHERE a.mbid = t.mbid), t.mbid),"
+    " t.side, t.price, t.at"
     " FROM (SELECT id, player, mbid, side, price, at FROM trades"
-    "   ORDER BY id DESC LIMIT %(limit)s) t"
-    " LEFT JOIN artists a ON a.mbid = t.mbid ORDER BY t.id DESC",
+    "   ORDER BY id DESC LIMIT %(limit)s) t ORDER BY t.id DESC",
 )
 
 # Complete days from their summaries; the days after, their parts (trades before
@@ -155,6 +170,9 @@ class PostgresMarketReads(MarketReads):
         if not rows:
             raise UnknownArtist(mbid)
         return [HistoryPoint(mbid, *r) for r in rows if r[0] is not None]
+
+    def listed(self, after: str, limit: int) -> list[ListedArtist]:
+        return [ListedArtist(*row) for row in self._fetch(LISTED, after=after, limit=limit)]
 
     def recent_trades(self, limit: int) -> list[NamedTrade]:
         rows = self._fetch(RECENT_TRADES, limit=limit)

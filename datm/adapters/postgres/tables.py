@@ -102,6 +102,14 @@ artists = Table(
     CheckConstraint("holders >= 0 AND holders <= max_shares", name="remaining_not_negative"),
     CheckConstraint("mbid = lower(mbid)", name="mbid_canonical"),
     Index(None, "price"),
+    # The artists that moved since their last close, by their move (revision 0012):
+    # top by gain walks it (adapters/postgres/gain_ranking.py).
+    Index(
+        "ix_artists_moved",
+        text("(price - last_close_price) DESC"),
+        "mbid",
+        postgresql_where=text("price <> last_close_price"),
+    ),
 )
 
 holdings = Table(
@@ -259,15 +267,16 @@ server_secrets = Table(
     Column("value", LargeBinary, nullable=False),
 )
 
-# Market reads (revision 0009, adapters/postgres/market_reads.py). The trades of a
-# complete UTC day, summarised once by the first read that needs the day: how
-# many, and each artist's buys; the artists ranked by buys over a run of complete
-# days, built once per run by the first read that asks for it.
+# Market reads (revisions 0009 and 0011, adapters/postgres/trade_summaries.py).
+# The trades of a UTC day, summarised by the reads: how many, and each artist's
+# buys; ``through`` NULL for a complete day, else the mark a part of a day counts
+# up to. The artists ranked by buys over a window from its first day up to its mark.
 trade_days = Table(
     "trade_days",
     metadata,
     Column("day", Date, primary_key=True),
     Column("trades", BigInteger, nullable=False),
+    Column("through", TS),
 )
 
 trade_day_artists = Table(
@@ -282,23 +291,16 @@ trade_windows = Table(
     "trade_windows",
     metadata,
     Column("first_day", Date, primary_key=True),
-    Column("last_day", Date, primary_key=True),
     Column("mbid", Key(36), primary_key=True),
     Column("buys", BigInteger, nullable=False),
-    Index(
-        "ix_trade_windows_first_day_last_day_buys_mbid",
-        "first_day",
-        "last_day",
-        text("buys DESC"),
-        "mbid",
-    ),
+    Index("ix_trade_windows_first_day_buys_mbid", "first_day", text("buys DESC"), "mbid"),
 )
 
 trade_windows_built = Table(
     "trade_windows_built",
     metadata,
     Column("first_day", Date, primary_key=True),
-    Column("last_day", Date, primary_key=True),
+    Column("through", TS, nullable=False),
 )
 
 # The numbers of players and of listed artists: the sum of ``delta`` per table,
@@ -312,4 +314,31 @@ row_counts = Table(
     Column("counted", Key(32), nullable=False),
     Column("delta", BigInteger, nullable=False),
     Index(None, "counted"),
+)
+
+# Top by gain (revision 0012, adapters/postgres/gain_ranking.py): per window (its
+# first day), each artist's last closing price less its first closing price in the
+# window, as of the latest finished close (``closed_through``), written by the
+# first read after that close.
+gain_windows = Table(
+    "gain_windows",
+    metadata,
+    Column("first_day", Date, primary_key=True),
+    Column("closed_through", Date, primary_key=True),
+    Column("mbid", Key(36), primary_key=True),
+    Column("gain", BigInteger, nullable=False),
+    Index(
+        "ix_gain_windows_first_day_closed_through_gain_mbid",
+        "first_day",
+        "closed_through",
+        text("gain DESC"),
+        "mbid",
+    ),
+)
+
+gain_windows_built = Table(
+    "gain_windows_built",
+    metadata,
+    Column("first_day", Date, primary_key=True),
+    Column("closed_through", Date, primary_key=True),
 )
