@@ -12,6 +12,7 @@ from datm.ports.clock import Clock
 from datm.ports.market import MarketLock
 from datm.ports.market_reads import MarketReads
 from datm.ports.unit_of_work import UnitOfWorkFactory
+from datm.services.checks import check_optional_seconds
 from datm.services.results import ArtistSummary, Counts, MarketStatus
 from datm.services.views import check_count
 from datm.settings import Settings
@@ -63,9 +64,11 @@ class AnalyticsService:
 
     def hold_market_lock(self, timeout: float | None = None) -> AbstractContextManager[None]:
         """Close the market for a ``with`` block."""
+        timeout = check_optional_seconds("timeout", timeout)
         return self._lock.hold(self._lock_timeout if timeout is None else timeout)
 
     def acquire_market_lock(self, timeout: float | None = None) -> None:
+        timeout = check_optional_seconds("timeout", timeout)
         self._lock.acquire(self._lock_timeout if timeout is None else timeout)
 
     def release_market_lock(self) -> None:

@@ -7,11 +7,12 @@ import re
 from injector import inject
 
 from datm.domain.artist import Artist, check_mbid
-from datm.domain.errors import InvalidInput, UnknownArtist
+from datm.domain.errors import UnknownArtist
 from datm.domain.lastfm import ArtistRef
 from datm.ports.clock import Clock
 from datm.ports.lastfm import LastfmPort
 from datm.ports.unit_of_work import UnitOfWorkFactory
+from datm.services.checks import check_text
 from datm.services.retry import retry_on_conflict
 
 _MBID_SHAPE = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -22,10 +23,9 @@ def looks_like_mbid(ref: str) -> bool:
     return bool(_MBID_SHAPE.match(ref.strip()))
 
 
-def check_ref(ref: str) -> str:
-    if not isinstance(ref, str) or not ref.strip() or len(ref) > MAX_NAME_LENGTH:
-        raise InvalidInput("artist", "give an MBID or a name of 1 to 512 characters")
-    return ref.strip()
+def check_ref(ref: object, field: str = "artist") -> str:
+    """An artist named by MBID or name: 1 to 512 characters, carriable; stripped."""
+    return check_text(field, ref, MAX_NAME_LENGTH)
 
 
 class ArtistResolver:

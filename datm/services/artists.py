@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from injector import inject
 
-from datm.domain.errors import InvalidInput
 from datm.domain.lastfm import ArtistRef, ChartArtist, UserProfile
 from datm.ports.lastfm import LastfmPort
 from datm.services.artist_resolution import ArtistResolver, check_ref, looks_like_mbid
+from datm.services.checks import check_count, check_text
 from datm.services.results import ArtistBasic, ArtistLastfmData, ArtistLight
-from datm.services.views import check_count
-
-
-def _check_text(field: str, value: str) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 256:
-        raise InvalidInput(field, "must be 1 to 256 characters")
-    return value.strip()
 
 
 class ArtistService:
@@ -59,12 +52,13 @@ class ArtistService:
     def search(self, query: str, limit: int = 10, page: int = 1) -> list[ArtistRef]:
         """Artists matching a partial name, most relevant first (some lack an MBID)."""
         return self._lastfm.search(
-            _check_text("query", query), check_count("limit", limit), check_count("page", page)
+            check_text("query", query), check_count("limit", limit), check_count("page", page)
         )
 
     def similar(self, artist: str, limit: int = 10) -> list[ArtistRef]:
+        limit = check_count("limit", limit)
         name = self._resolver.resolve(artist).name
-        found = self._lastfm.similar(name, check_count("limit", limit))
+        found = self._lastfm.similar(name, limit)
         return [ArtistRef(s.name, s.mbid) for s in found]
 
     def chart(self, limit: int = 10, page: int = 1) -> list[ChartArtist]:
@@ -75,14 +69,14 @@ class ArtistService:
 
     def country_chart(self, country: str, limit: int = 10, page: int = 1) -> list[ArtistRef]:
         return self._lastfm.geo_top_artists(
-            _check_text("country", country), check_count("limit", limit), check_count("page", page)
+            check_text("country", country), check_count("limit", limit), check_count("page", page)
         )
 
     def tag_chart(self, tag: str, limit: int = 10, page: int = 1) -> list[ArtistRef]:
         return self._lastfm.tag_top_artists(
-            _check_text("tag", tag), check_count("limit", limit), check_count("page", page)
+            check_text("tag", tag), check_count("limit", limit), check_count("page", page)
         )
 
     def user_profile(self, user: str) -> UserProfile:
         """A user's public last.fm profile and images."""
-        return self._lastfm.user_info(_check_text("user", user))
+        return self._lastfm.user_info(check_text("user", user))

@@ -13,9 +13,12 @@ from datm.ports.clock import Clock
 from datm.ports.lastfm import LastfmPort
 from datm.ports.leaderboard import Leaderboard
 from datm.ports.unit_of_work import UnitOfWorkFactory
+from datm.services.checks import check_text
 from datm.services.results import LoginLink, LoginResult
 from datm.services.retry import retry_on_conflict
 from datm.services.sessions import SessionChecker
+
+MAX_CALLBACK_LENGTH = 2048
 
 
 class AuthService:
@@ -41,6 +44,7 @@ class AuthService:
         """Where to send a user to allow the game: back to ``callback`` with a token
         (web flow), or, without one, for a fresh token that ``login`` then takes."""
         if callback is not None:
+            callback = check_text("callback", callback, MAX_CALLBACK_LENGTH)
             return LoginLink(self._lastfm.api_key, self._lastfm.auth_url(callback=callback), None)
         token = self._lastfm.get_token()
         return LoginLink(self._lastfm.api_key, self._lastfm.auth_url(token=token), token)
@@ -48,7 +52,7 @@ class AuthService:
     def login(self, token: str) -> LoginResult:
         """Exchange last.fm's token for a datm session; the player is created on
         first login with the starting money and league."""
-        lastfm_session = self._lastfm.get_session(token)
+        lastfm_session = self._lastfm.get_session(check_text("token", token))
         return self._open_session(lastfm_session)
 
     @retry_on_conflict()

@@ -37,6 +37,7 @@ from datm.ports.close import CloseBook
 from datm.ports.lastfm import LastfmPort
 from datm.ports.leaderboard import Leaderboard
 from datm.ports.market import MarketLock
+from datm.services.checks import check_optional_callable
 from datm.services.close_fetch import Fetcher, FetchPolicy
 from datm.services.results import CloseProgress, CloseReport, CloseStep, FailedArtist
 from datm.services.retry import retry_on_conflict
@@ -101,6 +102,8 @@ class CloseService:
         out for longer than ``CLOSE_OUTAGE_SECONDS`` (run it again later)."""
         started = time.monotonic()
         day = self._checked(day)
+        check_optional_callable("progress", progress)
+        check_optional_callable("on_step", on_step)
         record = self._book.record(day)
         if record is not None and record.finished:
             log.info("close of %s: already closed", day)

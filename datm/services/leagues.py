@@ -9,13 +9,15 @@ from __future__ import annotations
 from injector import inject
 
 from datm.domain.periods import period_for_days
-from datm.domain.player import check_player_name
+from datm.domain.player import MAX_NAME_LENGTH
 from datm.domain.ranking import Standing
 from datm.ports.clock import Clock
 from datm.ports.leaderboard import Leaderboard, Standings
 from datm.ports.unit_of_work import UnitOfWorkFactory
+from datm.services.checks import check_count, check_days, check_name
 from datm.services.results import LeaderboardEntry, LeagueView
-from datm.services.views import check_count
+
+MAX_LEAGUE_LENGTH = 64
 
 
 def _entry(s: Standing) -> LeaderboardEntry:
@@ -42,8 +44,9 @@ class LeagueService:
 
     def top(self, league: str, limit: int = 10, days: int = 0) -> list[LeaderboardEntry]:
         """The best ``limit`` players of a league for the period ``days`` names."""
+        check_name("league", league, MAX_LEAGUE_LENGTH)
         limit = check_count("limit", limit)
-        period, today = period_for_days(days), self._clock.today()
+        period, today = period_for_days(check_days("days", days)), self._clock.today()
         found = self._board.top(league, period, limit, today)
         if found is None:
             found = self._standings.top(league, period, limit, today)
@@ -51,8 +54,8 @@ class LeagueService:
 
     def near(self, player: str, days: int = 0) -> list[LeaderboardEntry]:
         """The player with the 4 players above and the 5 below, with positions."""
-        check_player_name(player)
-        period, today = period_for_days(days), self._clock.today()
+        check_name("player", player, MAX_NAME_LENGTH)
+        period, today = period_for_days(check_days("days", days)), self._clock.today()
         found = self._board.near(player, period, today)
         if found is None:
             found = self._standings.near(player, period, today)
@@ -60,8 +63,8 @@ class LeagueService:
 
     def position(self, player: str, days: int = 0) -> LeaderboardEntry:
         """The player's own place in their league for the period."""
-        check_player_name(player)
-        period, today = period_for_days(days), self._clock.today()
+        check_name("player", player, MAX_NAME_LENGTH)
+        period, today = period_for_days(check_days("days", days)), self._clock.today()
         found = self._board.position(player, period, today)
         if found is None:
             found = self._standings.position(player, period, today)

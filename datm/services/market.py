@@ -7,11 +7,13 @@ from datetime import timedelta
 from injector import inject
 
 from datm.domain.errors import UnknownArtist
+from datm.domain.player import MAX_NAME_LENGTH
 from datm.ports.clock import Clock
 from datm.ports.lastfm import LastfmPort
 from datm.ports.market_reads import GainRanking, MarketReads
 from datm.ports.unit_of_work import UnitOfWorkFactory
 from datm.services.artist_resolution import ArtistLister, check_ref, looks_like_mbid
+from datm.services.checks import check_optional_name
 from datm.services.results import (
     ArtistGain,
     ArtistLight,
@@ -48,10 +50,11 @@ class MarketService:
         """Price, remaining shares, latest points and dividend; lists the artist if
         needed. With ``player``, ``price`` is that player's sell price if held."""
         ref = check_ref(artist)
-        found = self._reads.market(ref.lower(), player or None) if looks_like_mbid(ref) else None
+        player = check_optional_name("player", player, MAX_NAME_LENGTH)
+        found = self._reads.market(ref.lower(), player) if looks_like_mbid(ref) else None
         if found is None:
             mbid = self._lister.ensure_listed(ref).mbid
-            found = self._reads.market(mbid, player or None)
+            found = self._reads.market(mbid, player)
             if found is None:  # listed a moment ago, and artists are never unlisted
                 raise UnknownArtist(mbid)
         return market_view(found.artist, found.points, found.dividend, found.held)
@@ -107,9 +110,9 @@ class MarketService:
     def recommendations(self, session_key: str, limit: int = 10) -> list[ArtistLight]:
         """Artists from the player's own last.fm top artists and library that the
         player does not hold yet, most played first."""
+        limit = check_count("limit", limit)
         session = self._sessions.require(session_key)
         name = session.player
-        limit = check_count("limit", limit)
         candidates = self._lastfm.user_top_artists(name, limit * 3)
         candidates += self._lastfm.library_artists(name, limit * 3)
         with self._sessions.player_gone(session), self._uow() as uow:

@@ -11,12 +11,13 @@ from datm.domain import trading, trophies
 from datm.domain.errors import DatmError
 from datm.domain.lastfm import Image
 from datm.domain.periods import Period
-from datm.domain.player import STARTING_MONEY, LedgerKind, Player, check_player_name
+from datm.domain.player import MAX_NAME_LENGTH, STARTING_MONEY, LedgerKind, Player
 from datm.ports.clock import Clock
 from datm.ports.lastfm import LastfmPort
 from datm.ports.leaderboard import Leaderboard
 from datm.ports.player_reads import PlayerReads
 from datm.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from datm.services.checks import check_flag, check_name
 from datm.services.results import (
     HoldingView,
     PlayerProfile,
@@ -55,7 +56,8 @@ class PlayerService:
         """Name, points, images, trades, holdings with market data, trophies, league,
         and net worth (money plus the held artists' sell prices), read in a fixed
         number of statements however many holdings."""
-        check_player_name(name)
+        check_name("name", name, MAX_NAME_LENGTH)
+        check_flag("with_images", with_images)
         today = self._clock.today()
         record = self._reads.profile(name, PROFILE_TRADES)
         player, latest = record.player, record.latest_close

@@ -34,7 +34,13 @@ class SessionChecker:
 
     def require(self, session_key: str | None) -> Session:
         """The session behind the key; ``NotAuthenticated`` for a missing or unknown key."""
-        if not isinstance(session_key, str) or not 0 < len(session_key) <= MAX_KEY_LENGTH:
+        # datm issues URL-safe ASCII keys: any other string (a lone surrogate, which
+        # no hash can take) is malformed, refused before any work.
+        if (
+            not isinstance(session_key, str)
+            or not 0 < len(session_key) <= MAX_KEY_LENGTH
+            or not session_key.isascii()
+        ):
             raise NotAuthenticated()
         key_hash = hash_session_key(session_key)
         if self._cache is not None:

@@ -42,9 +42,9 @@ class TradingService:
 
     def quote(self, session_key: str, artist: str, side: str) -> SignedQuote:
         """A signed price guarantee for one side of one artist, listing it if needed."""
-        session = self._sessions.require(session_key)
         wanted = Side.parse(side)
         ref = check_ref(artist)
+        session = self._sessions.require(session_key)
         with self._sessions.player_gone(session):
             player, listed = self._read(session.player, ref)
         # ``listed`` was read a moment ago; the quote guarantees its price either way.

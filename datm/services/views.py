@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from datm.domain.artist import Artist
-from datm.domain.errors import InvalidInput
 from datm.domain.trading import Trade
 from datm.ports.unit_of_work import UnitOfWork
+from datm.services.checks import check_count as check_count  # re-exported
 from datm.services.results import MarketData, TradeView
 
 
@@ -49,9 +49,3 @@ def trade_views(uow: UnitOfWork, trades: Iterable[Trade]) -> tuple[TradeView, ..
         )
         for t in trades
     )
-
-
-def check_count(name: str, value: int, most: int = 1000) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= most:
-        raise InvalidInput(name, f"must be a whole number from 1 to {most}")
-    return value
