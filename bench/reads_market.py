@@ -46,18 +46,29 @@ LATEST = (
     " ORDER BY h.day DESC LIMIT 1) h ON true"
 )
 SQL = {
+    # The window's ten read down its index with their market data: the answer
+    # when no price moved since the close (as in the generated game); with --moved,
+    # a lower bound of what any exact answer costs.
     "top_by_gain(10, 7)": "SELECT a.mbid, a.name, a.price, a.max_shares, a.holders,"
-    " a.price - coalesce(f.price, a.price) AS gain, h.points, h.dividend FROM artists a"
-    " LEFT JOIN LATERAL (SELECT price FROM history WHERE mbid = a.mbid AND day >= %(since)s"
-    " ORDER BY day LIMIT 1) f ON true" + LATEST + " ORDER BY gain DESC, a.mbid LIMIT 10",
+    " w.gain + a.price - a.last_close_price AS gain, h.points, h.dividend FROM"
+    " (SELECT mbid, gain FROM gain_windows WHERE first_day = %(gain_since)s AND closed_through"
+    " = (SELECT max(day) FROM closes WHERE finished_at IS NOT NULL)"
+    " ORDER BY gain DESC, mbid LIMIT 10) w JOIN artists a ON a.mbid = w.mbid"
+    + LATEST
+    + " ORDER BY gain DESC, a.mbid",
+    # The tail after the window's mark added up, and only the window's head that
+    # the tail's most could lift to the top (the floor: the window's tenth).
     "most_traded(10, 7)": "WITH m AS (SELECT through FROM trade_windows_built"
     " WHERE first_day = %(since)s), l AS (SELECT mbid, count(*) AS buys FROM trades"
     " WHERE at >= %(window_mark)s AND at >= (SELECT through FROM m) AND side = 'buy'"
     " GROUP BY mbid),"
-    " r AS (SELECT mbid, buys + coalesce((SELECT w.buys FROM trade_windows w"
-    " WHERE w.first_day = %(since)s AND w.mbid = l.mbid), 0) AS buys FROM l"
-    " UNION ALL (SELECT mbid, buys FROM trade_windows WHERE first_day = %(since)s"
-    " AND mbid NOT IN (SELECT mbid FROM l) ORDER BY buys DESC, mbid LIMIT 10)),"
+    " f AS (SELECT buys FROM trade_windows WHERE first_day = %(since)s"
+    " ORDER BY buys DESC, mbid OFFSET 9 LIMIT 1),"
+    " r AS (SELECT w.mbid, w.buys + coalesce(l.buys, 0) AS buys FROM trade_windows w"
+    " LEFT JOIN l ON l.mbid = w.mbid WHERE w.first_day = %(since)s"
+    " AND w.buys >= (SELECT buys FROM f) - (SELECT coalesce(max(buys), 0) FROM l)"
+    " UNION ALL SELECT mbid, buys FROM l WHERE buys >= (SELECT buys FROM f) AND NOT EXISTS"
+    " (SELECT 1 FROM trade_windows w WHERE w.first_day = %(since)s AND w.mbid = l.mbid)),"
     " t AS (SELECT mbid, buys FROM r ORDER BY buys DESC, mbid LIMIT 10)"
     " SELECT t.mbid, (SELECT name FROM artists a WHERE a.mbid = t.mbid), t.buys FROM t"
     " ORDER BY t.buys DESC, t.mbid",
@@ -117,6 +128,26 @@ def add_todays_trades(url: str, n: int) -> None:
     conn.close()
 
 
+# A stress case for top by gain: the game's own trades at full size move almost no
+# price (a move is trunc(lcp * 0.01 * (10 - 9R/M) / M), and M is large), so move
+# ``percent`` of the artists by -5..+10 since their close, many tying at +10.
+MOVE_PRICES = (
+    "UPDATE artists SET price = greatest(1, price + abs(hashtext(mbid)) %% 16 - 5)"
+    " WHERE abs(hashtext(mbid || 'moved')) %% 100 < %(percent)s"
+)
+
+
+def move_prices(url: str, percent: int) -> None:
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(MOVE_PRICES, {"percent": percent})
+        moved = cur.rowcount
+        cur.execute("ANALYZE artists")
+        print(f"moved the prices of {moved} artists", flush=True)
+    conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--template", default="datm_seed_full")
@@ -127,10 +158,15 @@ def main() -> None:
     parser.add_argument(
         "--today-trades", type=int, default=300_000, help="trades stamped today, added first"
     )
+    parser.add_argument(
+        "--moved", type=int, default=0, help="percent of artists whose price moves first"
+    )
     args = parser.parse_args()
     url = copy_template(args.url, args.template, COPY)
     if args.today_trades:
         add_todays_trades(url, args.today_trades)
+    if args.moved:
+        move_prices(url, args.moved)
     settings = Settings(database_url=url, quote_secret=SECRET)
     injector = create_injector(settings, wiring="postgres")
     market, analytics = injector.get(MarketService), injector.get(AnalyticsService)
@@ -162,6 +198,7 @@ def main() -> None:
             "last": today - timedelta(days=1),
             "today": today,
             "after": "",
+            "gain_since": today - timedelta(days=7),
         }
 
     def page() -> dict[str, Any]:

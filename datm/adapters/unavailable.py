@@ -20,7 +20,7 @@ from datm.ports.close import CloseBook
 from datm.ports.market import MarketLock, MarketLockHolder
 from datm.ports.market_reads import (
     ArtistMarket,
-    GainRanking,
+    ArtistRankings,
     GameCounts,
     ListedArtist,
     MarketReads,
@@ -134,6 +134,9 @@ class NoMarketReads(MarketReads):
         raise CapabilityError(*DATABASE)
 
 
-class NoGainRanking(GainRanking):
+class NoArtistRankings(ArtistRankings):
+    def top_by_price(self, limit: int) -> list[ArtistMarket]:
+        raise CapabilityError(*DATABASE)
+
     def top_by_gain(self, since: date, limit: int) -> list[tuple[ArtistMarket, int]]:
         raise CapabilityError(*DATABASE)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from datm.domain.artist import Artist, HistoryPoint
 from datm.domain.quotes import Side
@@ -28,9 +29,9 @@ class ArtistMarket:
     held: bool  # by the player asked about (False when none was)
 
 
-@dataclass(frozen=True, slots=True)
-class ListedArtist:
-    """A listed artist as analytics reads it in batches."""
+class ListedArtist(NamedTuple):
+    """A listed artist as analytics reads it, hundreds a batch (a named tuple: a
+    third of a frozen dataclass's cost to make)."""
 
     mbid: str
     name: str
@@ -90,9 +91,14 @@ class MarketReads(ABC):
         """The first ``limit`` listed artists with MBIDs after ``after``, by MBID."""
 
 
-class GainRanking(ABC):
-    """The artists whose price rose most, as of one instant, at a cost that does
-    not grow with the number of artists where the backend can help it."""
+class ArtistRankings(ABC):
+    """The market's tops, as of one instant each, at a cost that does not grow with
+    the number of artists where the backend can help it."""
+
+    @abstractmethod
+    def top_by_price(self, limit: int) -> list[ArtistMarket]:
+        """The ``limit`` listed artists with the highest prices, ties by MBID, with
+        their latest close's points and dividend; ``held`` is False."""
 
     @abstractmethod
     def top_by_gain(self, since: date, limit: int) -> list[tuple[ArtistMarket, int]]:

@@ -95,10 +95,6 @@ class ArtistRepository(ABC):
     def page(self, after: str | None, limit: int) -> list[Artist]:
         """Up to ``limit`` listed artists with MBID greater than ``after``, by MBID."""
 
-    @abstractmethod
-    def top_by_price(self, limit: int) -> list[Artist]:
-        """The most expensive artists, highest price first, ties by MBID."""
-
 
 class TradeRepository(ABC):
     @abstractmethod

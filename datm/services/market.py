@@ -10,7 +10,7 @@ from datm.domain.errors import UnknownArtist
 from datm.domain.player import MAX_NAME_LENGTH
 from datm.ports.clock import Clock
 from datm.ports.lastfm import LastfmPort
-from datm.ports.market_reads import GainRanking, MarketReads
+from datm.ports.market_reads import ArtistRankings, MarketReads
 from datm.ports.unit_of_work import UnitOfWorkFactory
 from datm.services.artist_resolution import ArtistLister, check_ref, looks_like_mbid
 from datm.services.checks import check_optional_name
@@ -23,7 +23,7 @@ from datm.services.results import (
     TradeView,
 )
 from datm.services.sessions import SessionChecker
-from datm.services.views import check_count, market_data, market_view
+from datm.services.views import check_count, market_view
 
 
 class MarketService:
@@ -36,11 +36,11 @@ class MarketService:
         sessions: SessionChecker,
         clock: Clock,
         reads: MarketReads,
-        gains: GainRanking,
+        rankings: ArtistRankings,
     ) -> None:
         self._uow = uow
         self._reads = reads
-        self._gains = gains
+        self._rankings = rankings
         self._lister = lister
         self._lastfm = lastfm
         self._sessions = sessions
@@ -66,16 +66,13 @@ class MarketService:
         return [HistoryEntry(p.day, p.price, p.points, p.dividend) for p in points]
 
     def top_by_price(self, limit: int = 10) -> list[MarketData]:
-        with self._uow() as uow:
-            return [
-                market_data(uow, a, False)
-                for a in uow.artists.top_by_price(check_count("limit", limit))
-            ]
+        ranked = self._rankings.top_by_price(check_count("limit", limit))
+        return [market_view(m.artist, m.points, m.dividend, m.held) for m in ranked]
 
     def top_by_gain(self, limit: int = 10, days: int = 7) -> list[ArtistGain]:
         """Artists whose price rose most over the last ``days`` days."""
         since = self._clock.today() - timedelta(days=check_count("days", days, 3660))
-        ranked = self._gains.top_by_gain(since, check_count("limit", limit))
+        ranked = self._rankings.top_by_gain(since, check_count("limit", limit))
         return [
             ArtistGain(market_view(m.artist, m.points, m.dividend, m.held), gain)
             for m, gain in ranked

@@ -11,13 +11,6 @@ from datm.services.checks import check_count as check_count  # re-exported
 from datm.services.results import MarketData, TradeView
 
 
-def market_data(uow: UnitOfWork, artist: Artist, held: bool) -> MarketData:
-    latest = uow.history.latest(artist.mbid)
-    return market_view(
-        artist, latest.points if latest else 0, latest.dividend if latest else 0, held
-    )
-
-
 def market_view(artist: Artist, points: int, dividend: int, held: bool) -> MarketData:
     """An artist's market, with its latest close's points and dividend (0 before
     its first close), as seen by a player who holds it or not."""

@@ -13,20 +13,20 @@ from injector import Binder, Module, provider, singleton
 from datm.adapters.clock import SystemClock
 from datm.adapters.memory.audit import InMemoryAuditChecks
 from datm.adapters.memory.close_book import InMemoryCloseBook
-from datm.adapters.memory.gain_ranking import InMemoryGainRanking
 from datm.adapters.memory.market import InMemoryMarketLock
 from datm.adapters.memory.market_reads import InMemoryMarketReads
 from datm.adapters.memory.player_reads import InMemoryPlayerReads
+from datm.adapters.memory.rankings import InMemoryArtistRankings
 from datm.adapters.memory.standings import NoLeaderboard, ScanStandings
 from datm.adapters.memory.store import InMemoryStore
 from datm.adapters.memory.unit_of_work import InMemoryUnitOfWorkFactory
 from datm.adapters.offline.lastfm import OfflineLastfm
 from datm.adapters.quote_secret import ConfiguredQuoteSecret, RandomQuoteSecret
 from datm.adapters.unavailable import (
+    NoArtistRankings,
     NoAuditChecks,
     NoCloseBook,
     NoDatabase,
-    NoGainRanking,
     NoMarketLock,
     NoMarketReads,
     NoPlayerReads,
@@ -39,7 +39,7 @@ from datm.ports.close import CloseBook
 from datm.ports.lastfm import LastfmPort
 from datm.ports.leaderboard import Leaderboard, Standings
 from datm.ports.market import MarketLock
-from datm.ports.market_reads import GainRanking, MarketReads
+from datm.ports.market_reads import ArtistRankings, MarketReads
 from datm.ports.player_reads import PlayerReads
 from datm.ports.secrets import QuoteSecret
 from datm.ports.unit_of_work import UnitOfWorkFactory
@@ -129,8 +129,8 @@ class InMemoryModule(Module):
 
     @singleton
     @provider
-    def gain_ranking(self, store: InMemoryStore) -> GainRanking:
-        return InMemoryGainRanking(store)
+    def artist_rankings(self, store: InMemoryStore) -> ArtistRankings:
+        return InMemoryArtistRankings(store)
 
     @singleton
     @provider
@@ -176,7 +176,7 @@ class LastfmOnlyModule(Module):
         binder.bind(MarketLock, to=NoMarketLock(), scope=singleton)  # type: ignore[type-abstract]
         binder.bind(CloseBook, to=NoCloseBook(), scope=singleton)  # type: ignore[type-abstract]
         binder.bind(MarketReads, to=NoMarketReads(), scope=singleton)  # type: ignore[type-abstract]
-        binder.bind(GainRanking, to=NoGainRanking(), scope=singleton)  # type: ignore[type-abstract]
+        binder.bind(ArtistRankings, to=NoArtistRankings(), scope=singleton)  # type: ignore[type-abstract]
         binder.bind(QuoteSecret, to=NoQuoteSecret(), scope=singleton)  # type: ignore[type-abstract]
         binder.bind(PlayerReads, to=NoPlayerReads(), scope=singleton)  # type: ignore[type-abstract]
         binder.bind(AuditChecks, to=NoAuditChecks(), scope=singleton)  # type: ignore[type-abstract]

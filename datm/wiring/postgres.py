@@ -14,11 +14,11 @@ from datm.adapters.postgres.audit_sql import PostgresAuditChecks
 from datm.adapters.postgres.board_source import PostgresLeaderboardSource
 from datm.adapters.postgres.close_book import PostgresCloseBook
 from datm.adapters.postgres.engine import make_engine
-from datm.adapters.postgres.gain_ranking import PostgresGainRanking
 from datm.adapters.postgres.market import PostgresMarketLock
 from datm.adapters.postgres.market_reads import PostgresMarketReads
 from datm.adapters.postgres.player_reads import PostgresPlayerReads
 from datm.adapters.postgres.quote_secret import StoredQuoteSecret
+from datm.adapters.postgres.rankings import PostgresArtistRankings
 from datm.adapters.postgres.standings import PostgresStandings
 from datm.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from datm.adapters.quote_secret import ConfiguredQuoteSecret
@@ -28,7 +28,7 @@ from datm.ports.audit import AuditChecks
 from datm.ports.close import CloseBook
 from datm.ports.leaderboard import Leaderboard, Standings
 from datm.ports.market import MarketLock
-from datm.ports.market_reads import GainRanking, MarketReads
+from datm.ports.market_reads import ArtistRankings, MarketReads
 from datm.ports.player_reads import PlayerReads
 from datm.ports.secrets import QuoteSecret
 from datm.ports.unit_of_work import UnitOfWorkFactory
@@ -66,8 +66,8 @@ class PostgresModule(Module):
 
     @singleton
     @provider
-    def gain_ranking(self, engine: Engine) -> GainRanking:
-        return PostgresGainRanking(engine)
+    def artist_rankings(self, engine: Engine) -> ArtistRankings:
+        return PostgresArtistRankings(engine)
 
     @singleton
     @provider

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from datm.adapters.memory import InMemoryStore, InMemoryUnitOfWork, InMemoryUnitOfWorkFactory
-from datm.adapters.memory.gain_ranking import InMemoryGainRanking
+from datm.adapters.memory.rankings import InMemoryArtistRankings
 from datm.domain.artist import Artist, HistoryPoint
 from datm.domain.closes import CloseRecord
 from datm.domain.errors import QuoteInvalid, UnknownArtist
@@ -71,11 +71,10 @@ def test_scores_count_only_the_league_and_the_current_period(uow: InMemoryUnitOf
     ]
 
 
-def test_artist_tops_and_pages_are_ordered(uow: InMemoryUnitOfWork) -> None:
+def test_artist_pages_are_ordered(uow: InMemoryUnitOfWork) -> None:
     ids = sorted(str(uuid.uuid4()) for _ in range(4))
     for mbid, price in zip(ids, [50, 70, 70, 10], strict=True):
         uow.artists.add(new_artist(price, mbid))
-    assert [a.mbid for a in uow.artists.top_by_price(3)] == [ids[1], ids[2], ids[0]]
     assert [a.mbid for a in uow.artists.page(None, 2)] == ids[:2]
     assert [a.mbid for a in uow.artists.page(ids[1], 5)] == ids[2:]
     assert set(uow.artists.find_many([ids[0], "missing"])) == {ids[0]}
@@ -84,7 +83,7 @@ def test_artist_tops_and_pages_are_ordered(uow: InMemoryUnitOfWork) -> None:
         uow.artists.get(str(uuid.uuid4()))
 
 
-def test_top_by_gain_uses_the_first_point_on_or_after_since() -> None:
+def test_tops_by_price_and_by_gain_the_gain_from_the_first_point_on_or_after_since() -> None:
     store = InMemoryStore(lock_timeout=0.2)
     riser, faller, unlisted = new_artist(150), new_artist(80), new_artist(500)
     start = DAY - timedelta(days=3)
@@ -96,7 +95,9 @@ def test_top_by_gain_uses_the_first_point_on_or_after_since() -> None:
         uow.history.put(HistoryPoint(riser.mbid, DAY, 140, 7, 3))
         uow.history.put(HistoryPoint(faller.mbid, DAY, 90, 0, 0))
         uow.commit()
-    ranked = InMemoryGainRanking(store).top_by_gain(start, 3)
+    by_price = InMemoryArtistRankings(store).top_by_price(2)
+    assert [m.artist.mbid for m in by_price] == [unlisted.mbid, riser.mbid]
+    ranked = InMemoryArtistRankings(store).top_by_gain(start, 3)
     assert [(m.artist.mbid, gain) for m, gain in ranked] == [
         (riser.mbid, 50),
         (unlisted.mbid, 0),

@@ -1,4 +1,4 @@
-"""Top by gain on Postgres (adapters/postgres/gain_ranking.py) equals every artist
+"""Top by gain on Postgres (adapters/postgres/rankings.py) equals every artist
 ranked from the records, at every moment of hypothesis-generated games: listings,
 trades moving prices up and down, days passing with and without a close, reads
 while a close is paying (closing prices changing under the window) and after it.
@@ -20,9 +20,9 @@ postgres_support.require_postgres_packages()
 
 from sqlalchemy import Engine, text  # noqa: E402
 
-from datm.adapters.postgres import gain_ranking, migrate  # noqa: E402
+from datm.adapters.postgres import migrate, rankings  # noqa: E402
 from datm.adapters.postgres.engine import make_engine  # noqa: E402
-from datm.adapters.postgres.gain_ranking import PostgresGainRanking  # noqa: E402
+from datm.adapters.postgres.rankings import PostgresArtistRankings  # noqa: E402
 from datm.settings import Settings  # noqa: E402
 
 FIRST = date(2026, 12, 1)
@@ -97,16 +97,16 @@ OPS = st.lists(
 def small_walk(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bool]]:
     """Makes the walk start at depth 4 per artist asked for and give up past 128;
     returns the (depth, answered) of every step it takes from then on."""
-    monkeypatch.setattr(gain_ranking, "FIRST_DEPTH", 2)
-    monkeypatch.setattr(gain_ranking, "MAX_DEPTH", 128)
+    monkeypatch.setattr(rankings, "FIRST_DEPTH", 2)
+    monkeypatch.setattr(rankings, "MAX_DEPTH", 128)
     steps: list[tuple[int, bool]] = []
-    unbeaten = gain_ranking._unbeaten
+    unbeaten = rankings._unbeaten
 
     def noted(rows: Any, limit: int, depth: int) -> bool:
         steps.append((depth, unbeaten(rows, limit, depth)))
         return steps[-1][1]
 
-    monkeypatch.setattr(gain_ranking, "_unbeaten", noted)
+    monkeypatch.setattr(rankings, "_unbeaten", noted)
     return steps
 
 
@@ -141,7 +141,7 @@ def test_a_walk_that_cannot_rule_out_an_artist_it_did_not_meet_goes_deeper(
             conn.execute(MOVE, {"mbid": mbid, "delta": -3})
         for mbid in mbids[6:]:
             conn.execute(MOVE, {"mbid": mbid, "delta": 4})
-    got = PostgresGainRanking(engine).top_by_gain(FIRST, 1)
+    got = PostgresArtistRankings(engine).top_by_gain(FIRST, 1)
     assert ranked(got) == [(mbids[6], 4)]
     # At depth 4 the window's fourth gained 5 by the close: an artist not met
     # could still gain 5. At 32 the walk has met every artist that moved or closed up.
@@ -153,7 +153,7 @@ def test_a_close_paying_is_ranked_whole_and_a_finished_close_makes_the_window_ag
 ) -> None:
     walked = small_walk(monkeypatch)
     mbids = fresh_game(engine, [10, 20, 30, 40])
-    ranking = PostgresGainRanking(engine)
+    ranking = PostgresArtistRankings(engine)
     at = datetime(2026, 12, 1, 23, tzinfo=UTC)
     with engine.begin() as conn:
         conn.execute(MOVE, {"mbid": mbids[0], "delta": 7})
@@ -177,7 +177,7 @@ def test_top_by_gain_equals_every_artist_ranked_at_every_moment(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     walked = small_walk(monkeypatch)
-    ranking = PostgresGainRanking(engine)
+    ranking = PostgresArtistRankings(engine)
     reads = []
 
     @settings(

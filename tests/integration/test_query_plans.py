@@ -21,10 +21,10 @@ import psycopg2  # noqa: E402
 
 from datm.adapters.postgres import (  # noqa: E402
     artists,
-    gain_ranking,
     hot_sql,
     market_reads,
     players,
+    rankings,
     records,
     trade_writes,
 )
@@ -63,7 +63,7 @@ TABLES = ("players", "artists", "holdings", "trophies", "trades", "ledger", "ses
 
 
 def prepared_statements() -> list[Prepared]:
-    modules = (hot_sql, players, records, artists, gain_ranking, market_reads)
+    modules = (hot_sql, players, records, artists, rankings, market_reads)
     found = {s.name: s for m in modules for s in vars(m).values() if isinstance(s, Prepared)}
     for columns in (("money", "trades_made"), players._UPDATABLE):  # made on demand
         update = players.update_player(columns)

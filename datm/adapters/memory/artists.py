@@ -73,8 +73,3 @@ class InMemoryArtistRepository(ArtistRepository):
             view = self._view()
             mbids = sorted(m for m in view if after is None or m > after)[:limit]
             return [copy.deepcopy(view[m]) for m in mbids]
-
-    def top_by_price(self, limit: int) -> list[Artist]:
-        with self._tx.committed():
-            ranked = sorted(self._view().values(), key=lambda a: (-a.price, a.mbid))
-            return copy.deepcopy(ranked[:limit])

@@ -95,11 +95,6 @@ class PostgresArtistRepository(ArtistRepository):
         rows = self._tx.fetch(_PAGE, {"after": after or "", "limit": limit})
         return [hot_sql.artist_from_row(row) for row in rows]
 
-    def top_by_price(self, limit: int) -> list[Artist]:
-        return self._read(
-            select(StoredArtist).order_by(artists.c.price.desc(), artists.c.mbid).limit(limit)
-        )
-
 
 def artist_writes(tx: Transaction) -> tuple[Writes, Writes]:
     """(inserts, updates) for the artists this unit of work tracks, but those

@@ -109,6 +109,10 @@ UNION ALL SELECT 'day', (at AT TIME ZONE 'UTC')::date, count(*), 0, NULL FROM tr
 # window is forgotten only a day after its mark last moved, and built again at a
 # later one) that the planner can estimate, where it takes a third of the trades
 # for ``at >= (a subquery)`` and plans (and compiles, JIT) for as many.
+# The window's n-th buys are a floor of the answer's n-th (buys only add up), so an
+# artist whose window buys are more than the live tail's most below it cannot
+# reach the top: only the window's head and the live artists above the floor are
+# added up, whatever the number of artists bought since the mark.
 MOST_BOUGHT = Prepared(
     "datm_market_most_bought",
     """
@@ -116,13 +120,19 @@ WITH mark AS (SELECT through FROM trade_windows_built WHERE first_day = %(first)
 live AS (SELECT mbid, count(*) AS buys FROM trades
          WHERE at >= %(seen)s::timestamptz AND at >= (SELECT through FROM mark)
              AND side = 'buy' GROUP BY mbid),
+nth AS (SELECT coalesce((SELECT w.buys FROM trade_windows w WHERE w.first_day = %(first)s::date
+                         ORDER BY w.buys DESC, w.mbid OFFSET %(limit)s::bigint - 1 LIMIT 1), 0)
+              AS buys),
+most AS (SELECT coalesce(max(buys), 0) AS buys FROM live),
 ranked AS (
-    SELECT l.mbid, l.buys + coalesce((SELECT w.buys FROM trade_windows w
-        WHERE w.first_day = %(first)s::date AND w.mbid = l.mbid), 0) AS buys FROM live l
+    SELECT w.mbid, w.buys + coalesce(l.buys, 0) AS buys FROM trade_windows w
+        LEFT JOIN live l ON l.mbid = w.mbid
+        WHERE w.first_day = %(first)s::date
+            AND w.buys >= (SELECT buys FROM nth) - (SELECT buys FROM most)
     UNION ALL
-    (SELECT w.mbid, w.buys FROM trade_windows w
-     WHERE w.first_day = %(first)s::date AND w.mbid NOT IN (SELECT mbid FROM live)
-     ORDER BY w.buys DESC, w.mbid LIMIT %(limit)s::bigint)
+    SELECT l.mbid, l.buys FROM live l WHERE l.buys >= (SELECT buys FROM nth)
+        AND NOT EXISTS (SELECT 1 FROM trade_windows w
+                        WHERE w.first_day = %(first)s::date AND w.mbid = l.mbid)
 ),
 top AS (SELECT mbid, buys FROM ranked ORDER BY buys DESC, mbid LIMIT %(limit)s::bigint)
 SELECT t.mbid, coalesce((SELECT a.name FROM artists a WHERE a.mbid = t.mbid), t.mbid),
@@ -172,7 +182,7 @@ class PostgresMarketReads(MarketReads):
         return [HistoryPoint(mbid, *r) for r in rows if r[0] is not None]
 
     def listed(self, after: str, limit: int) -> list[ListedArtist]:
-        return [ListedArtist(*row) for row in self._fetch(LISTED, after=after, limit=limit)]
+        return list(map(ListedArtist._make, self._fetch(LISTED, after=after, limit=limit)))
 
     def recent_trades(self, limit: int) -> list[NamedTrade]:
         rows = self._fetch(RECENT_TRADES, limit=limit)

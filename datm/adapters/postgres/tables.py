@@ -101,9 +101,9 @@ artists = Table(
     CheckConstraint("max_shares >= 1", name="max_shares_at_least_one"),
     CheckConstraint("holders >= 0 AND holders <= max_shares", name="remaining_not_negative"),
     CheckConstraint("mbid = lower(mbid)", name="mbid_canonical"),
-    Index(None, "price"),
+    Index("ix_artists_price_mbid", text("price DESC"), "mbid"),  # top by price
     # The artists that moved since their last close, by their move (revision 0012):
-    # top by gain walks it (adapters/postgres/gain_ranking.py).
+    # top by gain walks it (adapters/postgres/rankings.py).
     Index(
         "ix_artists_moved",
         text("(price - last_close_price) DESC"),
@@ -316,7 +316,7 @@ row_counts = Table(
     Index(None, "counted"),
 )
 
-# Top by gain (revision 0012, adapters/postgres/gain_ranking.py): per window (its
+# Top by gain (revision 0012, adapters/postgres/rankings.py): per window (its
 # first day), each artist's last closing price less its first closing price in the
 # window, as of the latest finished close (``closed_through``), written by the
 # first read after that close.

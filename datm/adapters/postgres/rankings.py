@@ -1,6 +1,8 @@
-"""Top by gain on Postgres without reading every artist (revision 0012).
+"""The market's tops on Postgres, without reading every artist (revision 0012).
 
-An artist's gain since a day is its price less its first closing price on or after
+Top by price reads ``ix_artists_price_mbid`` down, ten rows for ten artists.
+
+Top by gain: an artist's gain since a day is its price less its first closing price on or after
 that day. It splits in two: its last closing price less that first price, which
 only a close changes, and its move since the last close (price less last closing
 price), which trades change. ``gain_windows`` holds the first part per window as
@@ -30,7 +32,7 @@ from sqlalchemy import Engine, text
 from datm.adapters.postgres import hot_sql, schema_check
 from datm.adapters.postgres.errors import translated
 from datm.adapters.postgres.prepared import Prepared, fetch
-from datm.ports.market_reads import ArtistMarket, GainRanking
+from datm.ports.market_reads import ArtistMarket, ArtistRankings
 
 FIRST_DEPTH = 64
 MAX_DEPTH = 8192
@@ -91,6 +93,13 @@ SELECT fresh.ok, fresh.paying,
     top.*
 FROM fresh LEFT JOIN top ON true ORDER BY top.gain DESC, top.mbid
 """,
+)
+TOP_BY_PRICE = Prepared(
+    "datm_top_by_price",
+    f"WITH r AS (SELECT {hot_sql.ARTIST_COLUMNS} FROM artists"
+    " ORDER BY price DESC, mbid LIMIT %(limit)s::bigint)"
+    f" SELECT r.*, x.points, x.dividend FROM r {hot_sql.LATEST_CLOSE.format(mbid='r.mbid')}"
+    " ORDER BY r.price DESC, r.mbid",
 )
 HEAD = 6  # ok, paying, then the walk's counts and last values
 # Every artist ranked: the walk's way out, rare, so not prepared (nor checked for
@@ -161,10 +170,21 @@ def _unbeaten(rows: Sequence[Any], limit: int, depth: int) -> bool:
     return all(before(bound, after) for bound, after in bounds)
 
 
-class PostgresGainRanking(GainRanking):
+class PostgresArtistRankings(ArtistRankings):
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._schema = schema_check.guard(engine)
+
+    def top_by_price(self, limit: int) -> list[ArtistMarket]:
+        if not self._schema.verified:
+            self._schema.require(self._engine)
+        with translated(), self._engine.connect() as conn:
+            rows = fetch(conn, TOP_BY_PRICE, {"limit": limit})
+            conn.rollback()
+        return [
+            ArtistMarket(hot_sql.artist_from_row(row), row[WIDTH] or 0, row[WIDTH + 1] or 0, False)
+            for row in rows
+        ]
 
     def top_by_gain(self, since: date, limit: int) -> list[tuple[ArtistMarket, int]]:
         if not self._schema.verified:
