@@ -588,3 +588,31 @@ def test_a_reset_as_soon_as_the_cut_off_lets_the_market_go_is_paid_nothing(game:
     assert game.players.money(bob.session_key) == bob_money + dividend
     assert game.market.history(reset_artist, 1)[-1].day == game.clock.today()
     assert game.audit.audit().ok
+
+
+def test_a_holder_of_record_who_leaves_and_comes_back_after_the_cut_off_is_paid_nothing(
+    game: Game,
+) -> None:
+    """Found by bench/soak.py: the same last.fm user deleting the account after the
+    cut-off and logging in again before the payment is a new player, who held
+    nothing at the cut-off (on Postgres the new row once passed the reset mark)."""
+    (leaver,), (artist,) = held_artists(game, 1)
+    before = game.numbers(artist)
+    game.next_day()
+    assert close_of(before, game.numbers(artist)) != (0, 0)
+    back: list[LoginResult] = []
+
+    def leave_and_come_back(event: CloseProgress) -> None:
+        if event.step is CloseStep.CUT_OFF:
+            game.players.delete(leaver.session_key)
+            back.append(game.login(leaver.player))
+
+    report = game.close.run(on_step=leave_and_come_back)
+
+    (again,) = back
+    assert again.is_new and again.player == leaver.player
+    assert report.finished and report.holders_paid == 0 and report.dividends_paid == 0
+    assert game.players.money(again.session_key) == expected.STARTING_MONEY
+    assert game.ledger(again.player) == []
+    assert game.players.profile(again.player).points == Points(0, 0, 0, 0)
+    assert game.audit.audit().ok

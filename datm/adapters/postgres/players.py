@@ -206,11 +206,15 @@ def deleted_player_writes(tx: Transaction) -> Writes:
     return [(DELETE_PLAYER, {"name": n}) for n in sorted(tx.pending.deleted_players)]
 
 
+# A new row takes its reset number from the sequence, as a reset does: a player of
+# a name that left after a close's cut-off and logged in again is then past the
+# close's reset mark, and is not paid what the name held at the cut-off.
 INSERT_PLAYER = (
     "INSERT INTO players (name, league, money, created_at, trades_made, points_all_time,"
-    " points_daily, points_weekly, points_monthly, points_day) VALUES (%(name)s, %(league)s,"
-    " %(money)s, %(created_at)s, %(trades_made)s, %(points_all_time)s, %(points_daily)s,"
-    " %(points_weekly)s, %(points_monthly)s, %(points_day)s)"
+    " points_daily, points_weekly, points_monthly, points_day, reset_seq) VALUES (%(name)s,"
+    " %(league)s, %(money)s, %(created_at)s, %(trades_made)s, %(points_all_time)s,"
+    " %(points_daily)s, %(points_weekly)s, %(points_monthly)s, %(points_day)s,"
+    " nextval('player_resets'))"
 )
 _UPDATABLE = (  # the order names the prepared updates
     "league",
