@@ -29,6 +29,9 @@ LASTFM_CA_FILE = None  # CA bundle to trust for LASTFM_URL | a readable PEM file
 LASTFM_TIMEOUT_SECONDS = 10.0  # one HTTP request, then a transient error | > 0, <= 120
 LASTFM_RETRIES = 4  # retries of transient failures, exponential back-off | whole, 0 to 10
 LASTFM_RATE_PER_SECOND = 5.0  # requests per second per key, all processes | 1/60 to 1000
+# While Redis is down, each process alone takes this share of the rate (and of the
+# close's); 1/N keeps N processes (close processes too) within it. Without Redis: unused.
+LASTFM_FALLBACK_SHARE = 0.25  # | a fraction from 0.001 to 1
 
 # How long each kind of last.fm answer is reused (per process, and shared via Redis).
 # Each: 0 (do not reuse) to 2592000 (30 days).

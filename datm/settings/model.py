@@ -109,6 +109,16 @@ class Settings(BaseModel):
         allow_inf_nan=False,
         description="a finite number of requests per second from 1/60 (one a minute) to 1000",
     )
+    # With Redis: each process's own share of the rate while Redis is down
+    # (datm.adapters.redis.rate_limit argues the default: up to 4 processes stay
+    # within the rate). Not below 0.001, a thousand processes' share.
+    lastfm_fallback_share: Number = Field(
+        default=0.25,
+        ge=0.001,
+        le=1.0,
+        allow_inf_nan=False,
+        description="a finite fraction of LASTFM_RATE_PER_SECOND from 0.001 to 1",
+    )
     lastfm_cache_artist_seconds: Number = _cache(3600.0)
     lastfm_cache_correction_seconds: Number = _cache(86400.0)
     lastfm_cache_similar_seconds: Number = _cache(86400.0)

@@ -54,6 +54,7 @@ SECONDS: dict[str, tuple[float, bool, float]] = {
     "POOL_TIMEOUT_SECONDS": (0.0, False, 300.0),
     "LASTFM_TIMEOUT_SECONDS": (0.0, False, 120.0),
     "LASTFM_RATE_PER_SECOND": (1 / 60, True, 1000.0),
+    "LASTFM_FALLBACK_SHARE": (0.001, True, 1.0),
     "LASTFM_CACHE_ARTIST_SECONDS": (0.0, True, CACHE),
     "LASTFM_CACHE_CORRECTION_SECONDS": (0.0, True, CACHE),
     "LASTFM_CACHE_SIMILAR_SECONDS": (0.0, True, CACHE),

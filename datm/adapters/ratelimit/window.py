@@ -9,6 +9,7 @@ once that a moving window allows is harmless.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
@@ -26,11 +27,20 @@ from datm.ports.rate_limit import RateLimiter
 JITTER_SECONDS = 0.005
 
 
-def rate_item(rate_per_second: float, name: str) -> RateLimitItem:
+def rate_item(
+    rate_per_second: float, name: str, *, slower_than_a_minute: bool = False
+) -> RateLimitItem:
     """``rate_per_second`` as whole requests per whole seconds, which is what
-    ``limits`` counts in: 5.0 is 5 per 1 s, 2.5 is 5 per 2 s, 0.1 is 1 per 10 s."""
+    ``limits`` counts in: 5.0 is 5 per 1 s, 2.5 is 5 per 2 s, 0.1 is 1 per 10 s.
+
+    Below one a minute it is refused, unless ``slower_than_a_minute``: then it is
+    one request per whole number of seconds, rounded to the slower side (a share of
+    a slow rate, such as a process's fallback share, never more than its share;
+    the burst stays one request)."""
     if not rate_per_second > 0:
         raise InvalidInput("lastfm_rate_per_second", "must be more than 0")
+    if slower_than_a_minute and rate_per_second < 1 / 60:
+        return RateLimitItemPerSecond(1, math.ceil(1 / rate_per_second), namespace=name)
     ratio = Fraction(rate_per_second).limit_denominator(60)
     if ratio == 0:
         raise InvalidInput("lastfm_rate_per_second", "must be at least one per minute")
@@ -58,15 +68,28 @@ def wait_for_admission(
 
 class InProcessRateLimiter(RateLimiter):
     """Holds this process to ``rate_per_second``; thread-safe. Used without Redis,
-    and by ``RedisRateLimiter`` while Redis is down."""
+    and by ``RedisRateLimiter`` while Redis is down (at the process's share of the
+    rate: ``datm.adapters.redis.rate_limit``). ``slower_than_a_minute`` as for
+    ``rate_item``."""
 
     def __init__(
-        self, rate_per_second: float, max_wait_seconds: float = 10.0, name: str = "lastfm"
+        self,
+        rate_per_second: float,
+        max_wait_seconds: float = 10.0,
+        name: str = "lastfm",
+        *,
+        slower_than_a_minute: bool = False,
     ) -> None:
-        self._item = rate_item(rate_per_second, name)
+        self._item = rate_item(rate_per_second, name, slower_than_a_minute=slower_than_a_minute)
+        self._rate = rate_per_second
         self._name = name
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._max_wait = max_wait_seconds
+
+    @property
+    def rate_per_second(self) -> float:
+        """The rate as configured (``rate_item`` counts it in whole requests)."""
+        return self._rate
 
     def acquire(self) -> None:
         wait_for_admission(self._try_once, self._max_wait)

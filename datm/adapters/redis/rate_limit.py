@@ -1,10 +1,36 @@
 """``RedisRateLimiter``: one last.fm rate for every datm process on every machine.
 
 The moving window of ``datm.adapters.ratelimit.window`` kept in Redis by the
-``limits`` library (a Lua script admits atomically). While Redis is down each
-process falls back to its own in-process limiter; the total rate is then up to
-the number of processes times the fallback's rate, so give the fallback a share
-of the rate if that matters more than throughput during an outage.
+``limits`` library (a Lua script admits atomically).
+
+**Under faults.** While Redis is down (``RedisHealth`` says so, or a command
+fails) each process falls back to an in-process limiter that cannot see the
+others. At the full rate, N processes would send N times the limit for as long as
+the outage lasts, and last.fm answers a key over its limit by refusing it. So the
+wiring (``datm.wiring.lastfm.lastfm_limiters``) gives each fallback a share of its
+limit, ``LASTFM_FALLBACK_SHARE``: the shared rate times the share, and the close's
+limit times the share (a close process's requests pass both, so they stay within
+the close's share of the rate and the process within its share of the whole).
+With N processes calling last.fm, close processes included, the total during an
+outage is at most N x share x the rate: within the rate while N <= 1 / share.
+
+The default is 1/4. datm cannot count its processes (they start and stop on many
+machines, and a dead Redis is exactly when they cannot tell each other), so the
+share is the operator's statement of how many there are. 1/4 keeps a deployment
+of up to four processes (issue 15's soak runs four api processes; a small one
+runs two or three and a close) within the limit, and gives a single process a
+quarter of the rate rather than nothing: an outage then costs throughput, never
+the key. A deployment of more processes sets 1/N; one that cares more for
+throughput during an outage than for the limit sets up to 1. Without Redis there
+is nothing to fall back from and each process keeps the full rate.
+
+Tolerance: each limit holds its own window exactly, but the fallback does not know
+what the shared window admitted just before the outage, nor the shared window
+what the fallbacks admitted just before Redis came back. A one-second window that
+spans the start or the end of an outage may therefore hold the shared rate and the
+fallbacks' shares together, up to twice the rate once per transition (last.fm
+judges the rate over minutes); every window inside the outage holds at most the
+processes' shares together (``tests/cache/test_fallback_share_processes.py``).
 """
 
 from __future__ import annotations
@@ -44,6 +70,11 @@ class RedisRateLimiter(RateLimiter):
             "redis://", connection_pool=client.connection_pool, key_prefix=prefix
         )
         self._limiter = MovingWindowRateLimiter(storage)
+
+    @property
+    def fallback(self) -> RateLimiter:
+        """The limiter that admits while Redis is down."""
+        return self._fallback
 
     def acquire(self) -> None:
         fell_back: list[bool] = []
