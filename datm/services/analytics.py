@@ -35,8 +35,12 @@ class AnalyticsService:
         self._lock_timeout = settings.market_lock_timeout_seconds
 
     def artists(self, batch_size: int = 200) -> Iterator[list[ArtistSummary]]:
-        """Every listed artist, in batches by MBID; one short read per batch."""
-        batch_size = check_count("batch_size", batch_size, 10_000)
+        """Every listed artist, in batches by MBID; one short read per batch, each
+        when the iterator is advanced. A bad ``batch_size`` is refused here, at the
+        call, not at the first batch."""
+        return self._batches(check_count("batch_size", batch_size, 10_000))
+
+    def _batches(self, batch_size: int) -> Iterator[list[ArtistSummary]]:
         after = ""  # below every MBID
         while True:
             batch = self._reads.listed(after, batch_size)

@@ -106,6 +106,8 @@ class ArtistLister:
         return artist
 
     def listed(self, mbid: str) -> Artist:
+        """The listed artist with this MBID (as stored); ``UnknownArtist`` if none."""
+        mbid = check_ref(mbid, "mbid")
         with self._uow() as uow:
             artist = uow.artists.find(mbid)
         if artist is None:
