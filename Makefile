@@ -5,11 +5,13 @@
 #   make wheel-check - builds the wheel, installs it in a fresh venv outside the tree and
 #                      runs datm --version, datm db upgrade, datm demo and the README's code
 #   make test-lowest - the suite in a fresh venv at the lowest versions setup.cfg allows
+#   make soak        - bench/soak.py for SOAK_SECONDS (60): api traffic and closes under
+#                      faults, on a Postgres, Redis and fake last.fm of its own
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint pytest wheel-check test-lowest clean
+.PHONY: demo test lint pytest wheel-check test-lowest soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +37,10 @@ pytest: $(VENV)/.installed-test
 	$(BIN)/pytest
 
 test: lint pytest
+
+SOAK_SECONDS ?= 60
+soak: $(VENV)/.installed-test
+	$(BIN)/python -u bench/soak.py --seconds $(SOAK_SECONDS)
 
 wheel-check:
 	PYTHON=$(PYTHON) tools/check_wheel.sh
