@@ -47,18 +47,8 @@ class AnalyticsService:
             if not batch:
                 return
             after = batch[-1].mbid
-            yield [
-                ArtistSummary(
-                    a.mbid,
-                    a.name,
-                    a.price,
-                    a.max_shares,
-                    a.remaining,
-                    a.last_listeners,
-                    a.last_playcount,
-                )
-                for a in batch
-            ]
+            # ListedArtist's fields are ArtistSummary's, in order (the port's tuple).
+            yield [ArtistSummary(*a) for a in batch]
 
     def counts(self, days: int = 7) -> Counts:
         """Players, listed artists, and trades per day over the last ``days`` days."""
