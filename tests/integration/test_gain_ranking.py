@@ -6,6 +6,7 @@ The walk's depths are made small so that the games reach every way out of it."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -241,3 +242,35 @@ def test_top_by_gain_equals_every_artist_ranked_at_every_moment(
 
     game()
     assert reads and walked  # the walk ran (which way each read ends is the game's)
+
+
+def test_readers_at_once_after_a_close_write_the_window_once_and_answer_alike(
+    engine: Engine,
+) -> None:
+    mbids = fresh_game(engine, list(range(10, 410)))  # enough rows to take a while
+    with engine.begin() as conn:
+        for mbid in mbids[::7]:
+            conn.execute(MOVE, {"mbid": mbid, "delta": 3})
+    ranking = PostgresArtistRankings(engine)
+    start = threading.Barrier(6)
+    answers: list[Any] = []
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            start.wait(timeout=10)
+            answers.append(ranked(ranking.top_by_gain(FIRST, 5)))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=read) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with engine.connect() as conn:
+        want = [(m, g) for m, _, g, _, _ in expected(conn, FIRST, 5)]
+        windows = conn.execute(text("SELECT count(*) FROM gain_windows_built")).scalar()
+    assert answers == [want] * 6
+    assert windows == 1

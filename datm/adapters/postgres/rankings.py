@@ -192,20 +192,14 @@ class PostgresArtistRankings(ArtistRankings):
         params: dict[str, Any] = {"since": since, "limit": limit}
         depth = max(FIRST_DEPTH, 4 * limit)
         built = False
-        with translated(), self._engine.connect() as conn:
+        with translated():
             while depth <= MAX_DEPTH:
-                rows = fetch(conn, WALK, {**params, "depth": depth})
-                conn.rollback()
+                rows = self._walk({**params, "depth": depth})
                 ok, paying, a_seen, _, b_seen, _ = rows[0][:HEAD]
                 if not ok:
                     if paying or built:
                         break  # closing prices are changing, or another close ended
-                    with conn.begin():
-                        conn.execute(BUILD_LOCK)
-                        conn.execute(BUILD, {"since": since})
-                        for forget in FORGET:
-                            conn.execute(forget)
-                        conn.execute(ANALYZE)
+                    self._build(since)  # with no other connection held meanwhile
                     built = True
                 elif _unbeaten(rows, limit, depth):
                     return _ranked([row[HEAD:] for row in rows][:limit])
@@ -213,6 +207,21 @@ class PostgresArtistRankings(ArtistRankings):
                     break  # met every artist that can gain: the top reaches gains of 0
                 else:
                     depth *= 8
-            rows = conn.exec_driver_sql(SCAN, params).all()
-            conn.rollback()
-            return _ranked(rows)
+            with self._engine.connect() as conn:
+                return _ranked(conn.exec_driver_sql(SCAN, params).all())
+
+    def _walk(self, params: dict[str, Any]) -> Sequence[Any]:
+        with self._engine.connect() as conn:
+            return fetch(conn, WALK, params)
+
+    def _build(self, since: date) -> None:
+        # A transaction of its own: the pool's connections are in autocommit, where
+        # begin() sends no BEGIN and the lock would go with its own statement.
+        with self._engine.connect() as conn:
+            conn.execution_options(isolation_level="READ COMMITTED")  # reset by the pool
+            with conn.begin():
+                conn.execute(BUILD_LOCK)
+                conn.execute(BUILD, {"since": since})
+                for forget in FORGET:
+                    conn.execute(forget)
+                conn.execute(ANALYZE)
