@@ -74,3 +74,8 @@ CLOSE_PAY_BATCH = 10000  # artists closed per transaction | whole, 1 to 100000
 # Through a run of last.fm failures the close pauses fetching (with back-off) this
 # long before it ends the run unfinished (run it again to finish it).
 CLOSE_OUTAGE_SECONDS = 600.0  # | 0 (end at the first outage) to 86400
+
+# --- datm.aio (asyncio programs)
+# Calls running at once, each on a thread of datm.aio's own pool; the rest wait on a
+# semaphore in the event loop, not as queued threads.
+AIO_MAX_CALLS = 32  # | whole, 1 to 1024

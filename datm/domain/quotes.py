@@ -75,6 +75,14 @@ def sign(quote: Quote, secret: bytes) -> str:
 
 def verify(signed: str, secret: bytes, now: datetime) -> Quote:
     """The quote, if the signature holds and it has not expired."""
+    quote = opened(signed, secret)
+    if now >= quote.expires_at:
+        raise QuoteExpired(quote.expires_at.isoformat())
+    return quote
+
+
+def opened(signed: str, secret: bytes) -> Quote:
+    """The quote, if the signature holds, expired or not (to look its trade up)."""
     _check_secret(secret)
     if not isinstance(signed, str) or not signed.isascii() or signed.count(".") != 1:
         raise QuoteInvalid("malformed")
@@ -94,6 +102,4 @@ def verify(signed: str, secret: bytes, now: datetime) -> Quote:
         )
     except (binascii.Error, ValueError, KeyError, TypeError, OverflowError):
         raise QuoteInvalid("malformed") from None
-    if now >= quote.expires_at:
-        raise QuoteExpired(quote.expires_at.isoformat())
     return quote

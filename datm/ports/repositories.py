@@ -123,6 +123,10 @@ class TradeRepository(ABC):
         """Trades per UTC day from ``since`` on; days without trades are absent."""
 
     @abstractmethod
+    def by_quote(self, quote_id: str) -> Trade | None:
+        """The committed trade that used the quote ``quote_id``, if any (at most one)."""
+
+    @abstractmethod
     def anonymise(self, name: str) -> None:
         """Keep the player's trades but remove the player's name from them."""
 

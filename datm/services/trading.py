@@ -9,6 +9,7 @@ from injector import inject
 
 from datm.domain import quotes, trading
 from datm.domain.artist import Artist
+from datm.domain.errors import QuoteInvalid
 from datm.domain.player import Player
 from datm.domain.quotes import Quote, Side
 from datm.ports.clock import Clock
@@ -81,6 +82,26 @@ class TradingService:
     def sell(self, session_key: str, signed_quote: str) -> TradeReceipt:
         """Sell at the quoted price: all or nothing."""
         return self._execute(session_key, signed_quote, Side.SELL)
+
+    def receipt(self, session_key: str, signed_quote: str) -> TradeReceipt | None:
+        """The trade that used ``signed_quote``, if it committed; None if none did.
+
+        For a caller who lost the answer of ``buy`` or ``sell`` (a cancelled await in
+        ``datm.aio``, a timeout): the quote was used exactly when its trade committed.
+        Only the quote's own player may ask; an expired quote may be asked about.
+        The receipt's ``mbid``, ``side``, ``price`` and ``at`` are the trade's;
+        ``money`` is the player's money now (later trades may have changed it since)
+        and ``new_trophies`` is empty (the profile lists every trophy)."""
+        session = self._sessions.require(session_key)
+        quote = quotes.opened(signed_quote, self._secret.get())
+        if quote.player != session.player:
+            raise QuoteInvalid("this guarantee was given to another player")
+        with self._sessions.player_gone(session), self._uow() as uow:
+            trade = uow.trades.by_quote(quote.id)
+            if trade is None or trade.player != session.player:
+                return None
+            money = uow.players.get(session.player).money
+        return TradeReceipt(trade.mbid, trade.side.value, trade.price, money, trade.at, ())
 
     def _execute(self, session_key: str, signed_quote: str, side: Side) -> TradeReceipt:
         session = self._sessions.require(session_key)

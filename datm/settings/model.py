@@ -158,6 +158,11 @@ class Settings(BaseModel):
     close_pay_holdings: Whole = _whole(100_000, 1, 10_000_000)
     close_pay_batch: Whole = _whole(10_000, 1, 100_000)
     close_outage_seconds: Number = _seconds(600.0, DAY, zero="end at the first outage")
+    # --- datm.aio
+    # Sync calls running at once, each on a thread of datm.aio's own pool; more wait
+    # on a semaphore, not as queued threads. Above the database pool (POOL_SIZE +
+    # MAX_OVERFLOW) calls only wait for a connection in a thread instead.
+    aio_max_calls: Whole = _whole(32, 1, 1024)
 
     # --- construction ---------------------------------------------------------------
 

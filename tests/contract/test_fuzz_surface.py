@@ -36,9 +36,9 @@ Treatments (``TREATMENTS``; a public method with no entry fails
   every ArtistService method (last.fm only), MarketService.history/top_by_price/
   top_by_gain/most_traded/recent_trades/recommendations, PlayerService.profile/
   money, every LeagueService read and ``rebuild``, AnalyticsService.counts/
-  is_market_open/market_status, AuditService.audit: nothing may change, even
-  when they succeed. ``AnalyticsService.artists`` returns an iterator: it is
-  read to the end, inside the checked call.
+  is_market_open/market_status, AuditService.audit, TradingService.receipt:
+  nothing may change, even when they succeed. ``AnalyticsService.artists``
+  returns an iterator: it is read to the end, inside the checked call.
 - writers (``writes=True``; a success may write, a refusal must not):
   AuthService.login (authorised tokens from the offline last.fm among the junk:
   a success creates a player, a used token is ``TokenRefused``),
@@ -516,6 +516,7 @@ TREATMENTS: dict[str, Fuzz] = {
     "TradingService.quote": Fuzz(20, writes=True, lists=True),
     "TradingService.buy": Fuzz(20, writes=True),
     "TradingService.sell": Fuzz(20, writes=True),
+    "TradingService.receipt": READ,
     "PlayerService.profile": READ,
     "PlayerService.money": READ,
     "PlayerService.reset": WRITE,

@@ -289,3 +289,67 @@ def test_first_trade_earns_the_first_trade_trophy_once(game: Game) -> None:
     [trophy] = game.players.profile(who.player).trophies
     assert (trophy.uid, trophy.awarded_at) == ("first_trade", first.at)
     assert trophy.name and trophy.description and trophy.icon
+
+
+# receipt: the trade that used a quote, for a caller who lost buy's answer (datm.aio).
+def test_receipt_is_none_until_the_quotes_trade_commits_then_the_trade(game: Game) -> None:
+    who = game.login()
+    artist = game.affordable()[0].mbid
+    quote = game.trading.quote(who.session_key, artist, "buy")
+    assert game.trading.receipt(who.session_key, quote.token) is None
+
+    bought = game.trading.buy(who.session_key, quote.token)
+    found = game.trading.receipt(who.session_key, quote.token)
+
+    assert found is not None
+    assert (found.mbid, found.side, found.price, found.at) == (
+        bought.mbid,
+        "buy",
+        quote.price,
+        bought.at,
+    )
+    assert found.money == game.players.money(who.session_key) == bought.money
+
+
+def test_receipt_of_a_sell_after_the_quote_expired_and_money_moved_on(game: Game) -> None:
+    who = game.login()
+    first, second = (a.mbid for a in game.cheapest(2))
+    game.buy(who, first)
+    quote = game.trading.quote(who.session_key, first, "sell")
+    sold = game.trading.sell(who.session_key, quote.token)
+    game.buy(who, second)  # the money moves on after the sell
+    game.clock.advance(VALIDITY * 2)  # an expired quote may still be asked about
+
+    found = game.trading.receipt(who.session_key, quote.token)
+
+    assert found is not None
+    assert (found.mbid, found.side, found.price, found.at) == (first, "sell", quote.price, sold.at)
+    assert found.money == game.players.money(who.session_key)
+    assert found.new_trophies == ()
+
+
+def test_receipt_of_a_refused_trade_is_none(game: Game) -> None:
+    who = game.login()
+    artist = game.affordable()[0].mbid
+    game.buy(who, artist)
+    game.clock.advance(timedelta(seconds=1))
+    quote = game.trading.quote(who.session_key, artist, "sell")
+    game.sell(who, artist)  # another quote sold it: this one's sell is refused
+    with pytest.raises(NotHeld):
+        game.trading.sell(who.session_key, quote.token)
+
+    assert game.trading.receipt(who.session_key, quote.token) is None
+
+
+def test_receipt_is_only_for_the_quotes_own_player(game: Game) -> None:
+    owner, other = game.login(), game.login()
+    artist = game.affordable()[0].mbid
+    quote = game.trading.quote(owner.session_key, artist, "buy")
+    game.trading.buy(owner.session_key, quote.token)
+
+    with pytest.raises(DataError, match="another player"):
+        game.trading.receipt(other.session_key, quote.token)
+    with pytest.raises(NotAuthenticated):
+        game.trading.receipt("no-such-session", quote.token)
+    with pytest.raises(DataError):
+        game.trading.receipt(owner.session_key, quote.token[:-2] + "xx")  # forged

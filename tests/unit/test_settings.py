@@ -48,6 +48,7 @@ WHOLE: dict[str, tuple[int, int]] = {
     "CLOSE_FETCH_WORKERS": (1, 64),
     "CLOSE_PAY_BATCH": (1, 100_000),
     "CLOSE_PAY_HOLDINGS": (1, 10_000_000),
+    "AIO_MAX_CALLS": (1, 1024),
 }
 CACHE = 30 * 86_400.0
 SECONDS: dict[str, tuple[float, bool, float]] = {
@@ -140,6 +141,12 @@ CLOSE_DEFAULTS: dict[str, float] = {
 }
 
 
+def test_aio_max_calls_defaults_to_32_and_comes_from_the_environment() -> None:
+    assert Settings.load(None, environ={}).aio_max_calls == 32
+    loaded = Settings.load({"AIO_MAX_CALLS": 8}, environ={"DATM_AIO_MAX_CALLS": "64"})
+    assert loaded.aio_max_calls == 64
+
+
 def test_the_close_settings_default_as_the_issue_says() -> None:
     settings = Settings.load(None, environ={})
 
@@ -177,6 +184,8 @@ def test_the_close_settings_come_from_the_environment_over_the_config(
         ("CLOSE_FETCH_WORKERS", 0, "out of range", "from 1 to 64"),
         ("CLOSE_FETCH_WORKERS", "65", "out of range", "from 1 to 64"),
         ("CLOSE_FETCH_WORKERS", 8.0, "not a whole number", "from 1 to 64"),
+        ("AIO_MAX_CALLS", 0, "out of range", "from 1 to 1024"),
+        ("AIO_MAX_CALLS", True, "not a whole number", "from 1 to 1024"),
         ("CLOSE_PAY_BATCH", 100_001, "out of range", "from 1 to 100000"),
         ("CLOSE_OUTAGE_SECONDS", -1, "out of range", "from 0 (end at the first outage)"),
         ("CLOSE_OUTAGE_SECONDS", "inf", "not finite", "to 86400 (1 day)"),

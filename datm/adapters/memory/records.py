@@ -71,6 +71,12 @@ class InMemoryTradeRepository(TradeRepository):
             days = Counter(_utc_day(t.at) for t in self._newest_first())
         return {day: n for day, n in sorted(days.items()) if day >= since}
 
+    def by_quote(self, quote_id: str) -> Trade | None:
+        if not quote_id:
+            return None  # trades without a quote (reset, deletion) carry ""
+        with self._tx.committed():
+            return next((t for t in self._newest_first() if t.quote_id == quote_id), None)
+
     def anonymise(self, name: str) -> None:
         p = self._tx.pending
         self._tx.check_open()

@@ -99,6 +99,13 @@ class PostgresTradeRepository(TradeRepository):
         statement = select(day, func.count()).where(trades.c.at >= start).group_by(day)
         return {d: int(n) for d, n in self._tx.execute(statement)}
 
+    def by_quote(self, quote_id: str) -> Trade | None:
+        if not quote_id:
+            return None  # trades without a quote (reset, deletion) carry ""
+        # ux_trades_quote_id: at most one row, found by the index.
+        row = self._tx.execute(select(trades).where(trades.c.quote_id == quote_id)).first()
+        return None if row is None else _trade(row)
+
     def anonymise(self, name: str) -> None:
         self._tx.write("UPDATE trades SET player = NULL WHERE player = %(name)s", {"name": name})
 

@@ -1,0 +1,119 @@
+"""``async with datm.aio.open(...)``: the injector built off the loop, everything
+released at the end (no session of datm's left on the database), nothing after."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import postgres_support
+import pytest
+from harness import QUOTE_SECRET
+
+import datm.aio
+from datm.domain.errors import ProgrammingError
+from datm.lifecycle import Resources
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def database() -> Iterator[str]:
+    postgres_support.require_postgres_packages()
+    from datm.adapters.postgres import migrate
+
+    with postgres_support.fresh_database("datm_aio") as url:
+        migrate.upgrade(url)
+        yield url
+
+
+def sessions_on(url: str) -> list[int]:
+    """The pids of every session on ``url``'s database, asked from another one."""
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    conn = psycopg2.connect(postgres_support.test_database_url(), connect_timeout=5)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (make_url(url).database,)
+            )
+            return sorted(pid for (pid,) in cursor.fetchall())
+    finally:
+        conn.close()
+
+
+def recording_builds(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
+    """Where datm.aio.open builds its injector: the threads, one per build."""
+    built_on: list[threading.Thread] = []
+    real = datm.aio.create_injector
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        built_on.append(threading.current_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(datm.aio, "create_injector", build)
+    return built_on
+
+
+@pytest.mark.postgres
+async def test_open_releases_the_pool_at_the_end_of_its_block(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built_on = recording_builds(monkeypatch)
+    config = {"DATABASE_URL": database, "AIO_MAX_CALLS": 4}
+    async with datm.aio.open(config, wiring="postgres", environ={}) as services:
+        assert services.max_calls == 4
+        assert await services.market.top_by_price(5) == []
+        assert await services.analytics.is_market_open()
+        assert sessions_on(database) != []  # the pool's connection: the test sees it
+        resources = services.injector.get(Resources)
+        assert not resources.closed
+
+    assert built_on and built_on[0] is not threading.main_thread()
+    assert resources.closed  # datm.close ran
+    assert no_sessions_left(database)
+    with pytest.raises(ProgrammingError):
+        await services.market.top_by_price(5)  # the pool is stopped: refused, not reopened
+
+
+def no_sessions_left(url: str, seconds: float = 5.0) -> bool:
+    """True once no session is left on the database (a closed socket takes the
+    server a moment to notice)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while sessions_on(url) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return sessions_on(url) == []
+
+
+async def test_open_on_memory_serves_and_refuses_calls_after_its_block(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built_on = recording_builds(monkeypatch)
+    async with datm.aio.open({"QUOTE_SECRET": QUOTE_SECRET}, wiring="memory", environ={}) as s:
+        assert s.max_calls == 32  # AIO_MAX_CALLS's default
+        link = await s.auth.login_link()
+        assert link.url
+        injector = s.injector
+
+    assert built_on == [built_on[0]] and built_on[0] is not threading.current_thread()
+    assert injector.get(Resources).closed
+    with pytest.raises(ProgrammingError, match=r"datm\.aio was closed"):
+        await s.auth.login_link()
+    datm.close(injector)  # already closed by open: idempotent
+
+
+async def test_services_wraps_an_injector_the_program_closes_itself() -> None:
+    injector = datm.create_injector({"QUOTE_SECRET": QUOTE_SECRET}, wiring="memory", environ={})
+    services = datm.aio.services(injector, max_calls=2)
+    assert services.max_calls == 2
+    assert (await services.auth.login_link()).url
+    await services.aclose()
+    with pytest.raises(ProgrammingError):
+        await services.auth.login_link()
+    datm.close(injector)
+    with pytest.raises(ProgrammingError):
+        datm.aio.services(injector, max_calls=0)
