@@ -154,12 +154,12 @@ class _Runner:
         return len(self._in_flight)
 
     async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        if self._closed:
-            raise ProgrammingError("datm.aio was closed: open a new one to use it again")
+        self._check_open()
         slots = self._slots()
         await slots.acquire()  # cancelled here: nothing ran
         loop = asyncio.get_running_loop()
         try:
+            self._check_open()  # closed while this call waited for its turn
             submitted = self._executor.submit(functools.partial(function, *args, **kwargs))
         except BaseException:
             slots.release()
@@ -176,6 +176,10 @@ class _Runner:
         # wrap_future: cancelling this await cancels the call only if it has not
         # started; a running one goes on to commit or roll back.
         return await asyncio.wrap_future(submitted)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ProgrammingError("datm.aio was closed: open a new one to use it again")
 
     def _release(self, future: concurrent.futures.Future[Any]) -> None:
         self._in_flight.discard(future)

@@ -9,7 +9,7 @@ import collections
 import expected
 from aio_support import aio_of
 from harness import Game
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from datm.services.results import LoginResult, TradeReceipt
@@ -52,6 +52,7 @@ def test_a_trade_cancelled_at_any_point_is_whole_or_absent(
 
     try:
         found = asyncio.run(cancelled_trade())
+        event("the cancelled trade committed" if found else "the cancelled trade did not commit")
         check_whole(game, who, artist, side, found)
     finally:  # the artist's rights free again for the next example, whatever happened
         if artist in {h.market.mbid for h in game.players.profile(who.player).holdings}:

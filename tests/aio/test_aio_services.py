@@ -174,3 +174,20 @@ async def test_a_cancelled_running_call_keeps_its_slot_until_it_ends(game: Game)
         release.set()
         assert await second == "second"
         assert services.running == 0
+
+
+async def test_a_call_waiting_for_its_turn_when_the_pool_closes_is_refused(game: Game) -> None:
+    release = threading.Event()
+    services = datm.aio.services(game.injector, max_calls=1)
+    running = asyncio.create_task(services.run(release.wait, 10))
+    await asyncio.sleep(0.05)
+    waiting = asyncio.create_task(services.auth.login_link())
+    await asyncio.sleep(0.05)
+    closing = asyncio.create_task(services.aclose())
+    await asyncio.sleep(0.05)
+    assert not closing.done()  # it waits for the running call
+    release.set()
+    await closing
+    assert await running
+    with pytest.raises(ProgrammingError, match="closed"):
+        await waiting
