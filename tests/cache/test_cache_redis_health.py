@@ -41,3 +41,22 @@ def test_the_back_off_doubles_up_to_its_cap_and_a_success_resets_it() -> None:
     health.failed(TimeoutError())
     ticks.now += 1.0
     assert health.available()
+
+
+def test_calls_in_flight_failing_together_are_one_failure_not_a_longer_back_off() -> None:
+    # Threads that all asked Redis before the outage was noticed fail together: one
+    # outage, one back-off. Counted one by one, three such failures made the first
+    # back-off 4 s, and a retry after Redis came back could come too late.
+    ticks = Ticks()
+    health = RedisHealth(first_backoff=1.0, max_backoff=30.0, monotonic=ticks)
+    for _ in range(3):
+        health.failed(ConnectionError("refused"))
+        ticks.now += 0.01
+    ticks.now += 0.97
+    assert health.available()  # 1 s after the first failure, not 4
+    for _ in range(3):  # the retry fails, in three threads at once
+        health.failed(ConnectionError("refused"))
+    ticks.now += 1.99
+    assert not health.available()
+    ticks.now += 0.01
+    assert health.available()  # 2 s after the failed retry: doubled once

@@ -101,8 +101,13 @@ class RedisHealth:
     def failed(self, error: BaseException) -> None:
         with self._lock:
             was_up = self._backoff == 0
-            self._backoff = min(self._max, self._backoff * 2 or self._first)
-            self._retry_at = self._monotonic() + self._backoff
+            now = self._monotonic()
+            # Only the first failure, or a failed retry, moves the back-off: calls
+            # that were in flight when the outage began fail together, and counted
+            # one by one they made the first back-off 4 s, 8 s... for one outage.
+            if was_up or now >= self._retry_at:
+                self._backoff = min(self._max, self._backoff * 2 or self._first)
+                self._retry_at = now + self._backoff
             backoff = self._backoff
         # The reason is the exception's type and text: redis-py's messages name the
         # address and the failure, never the password of the URL.

@@ -1,0 +1,181 @@
+"""Trades per second through ``datm.aio`` against the sync services, in the same run.
+
+    python bench/aio.py [--url URL] [--seconds 10] [--rounds 3] [--clients 64]
+
+One process, one Postgres database made for the run (artists seeded by SQL at price
+100 with 5,000 shares, so that nothing is refused for money or shares; players
+logged in through the offline last.fm). Each round times, for ``--seconds`` each:
+
+  sync: ``--clients`` threads, each a player quoting and executing buy then sell
+        through ``TradingService`` (what a threaded api server does);
+  aio:  ``--clients`` asyncio tasks doing the same through ``datm.aio``'s services
+        (``AIO_MAX_CALLS`` = clients), while a heartbeat task sleeps 1 ms at a time
+        and records how late it wakes: the loop's lateness.
+
+Both count executed buys and sells per second. The ratio aio / sync of each round
+is printed (target >= 0.9x), with the loop's p50 / p99 / max lateness during the
+aio phase (target p99 <= 5 ms). The two run in turns, so that the machine's drift
+falls on both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import threading
+import time
+from collections import Counter
+
+from trade_throughput import DEFAULT_URL, SECRET, _seed, database
+
+import datm
+import datm.aio
+from datm.domain.errors import DatmError
+from datm.services.trading import TradingService
+from datm.settings import Settings
+from datm.wiring import create_injector
+
+HEARTBEAT = 0.001  # seconds the heartbeat sleeps each time
+
+
+def settings_for(url: str, clients: int) -> Settings:
+    return Settings(
+        database_url=url,
+        quote_secret=SECRET,
+        pool_size=clients,
+        aio_max_calls=clients,
+        quote_validity_seconds=15.0,
+    )
+
+
+def sync_phase(
+    trading: TradingService, keys: list[str], mbids: list[str], seconds: float
+) -> tuple[int, Counter[str]]:
+    """Executed trades over ``seconds`` from one thread per player."""
+    start = time.perf_counter() + 0.2
+    stop = start + seconds
+    lock = threading.Lock()
+    counts: Counter[str] = Counter()
+
+    def client(key: str, seed: int) -> None:
+        rng = random.Random(seed)
+        local: Counter[str] = Counter()
+        while time.perf_counter() < start:
+            time.sleep(0.001)
+        while time.perf_counter() < stop:
+            mbid = rng.choice(mbids)
+            for side in ("buy", "sell"):
+                try:
+                    quote = trading.quote(key, mbid, side)
+                    (trading.buy if side == "buy" else trading.sell)(key, quote.token)
+                    local["trades"] += 1
+                except DatmError as error:
+                    local[error.code] += 1
+                    break
+        with lock:
+            counts.update(local)
+
+    threads = [threading.Thread(target=client, args=(k, i)) for i, k in enumerate(keys)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return counts.pop("trades", 0), counts
+
+
+async def aio_phase(
+    services: datm.aio.AsyncServices, keys: list[str], mbids: list[str], seconds: float
+) -> tuple[int, Counter[str], list[float]]:
+    """Executed trades over ``seconds`` from one task per player, and the loop's
+    lateness (seconds) at each heartbeat meanwhile."""
+    trading = services.trading
+    counts: Counter[str] = Counter()
+    late: list[float] = []
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.2
+    stop = start + seconds
+
+    async def client(key: str, seed: int) -> None:
+        rng = random.Random(seed)
+        await asyncio.sleep(start - loop.time())
+        while loop.time() < stop:
+            mbid = rng.choice(mbids)
+            for side in ("buy", "sell"):
+                try:
+                    quote = await trading.quote(key, mbid, side)
+                    execute = trading.buy if side == "buy" else trading.sell
+                    await execute(key, quote.token)
+                    counts["trades"] += 1
+                except DatmError as error:
+                    counts[error.code] += 1
+                    break
+
+    async def heartbeat() -> None:
+        await asyncio.sleep(start - loop.time())
+        while loop.time() < stop:
+            before = loop.time()
+            await asyncio.sleep(HEARTBEAT)
+            late.append(loop.time() - before - HEARTBEAT)
+
+    await asyncio.gather(heartbeat(), *(client(k, i) for i, k in enumerate(keys)))
+    return counts.pop("trades", 0), counts, late
+
+
+def ms(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000
+
+
+async def rounds(args: argparse.Namespace, url: str, keys: list[str], mbids: list[str]) -> None:
+    """Every round in one event loop (datm.aio's semaphore belongs to the loop that
+    first used it); the sync phase runs its threads from a thread of its own."""
+    injector = create_injector(settings_for(url, args.clients), wiring="postgres")
+    trading = injector.get(TradingService)
+    services = datm.aio.services(injector)
+    ratios: list[float] = []
+    lateness: list[float] = []
+    print(f"{args.clients} clients, {args.seconds:.0f} s a phase, {len(mbids)} artists")
+    try:
+        for round_ in range(1, args.rounds + 1):
+            sync_trades, sync_errors = await asyncio.to_thread(
+                sync_phase, trading, keys, mbids, args.seconds
+            )
+            aio_trades, aio_errors, late = await aio_phase(services, keys, mbids, args.seconds)
+            sync_rate = sync_trades / args.seconds
+            aio_rate = aio_trades / args.seconds
+            ratios.append(aio_rate / sync_rate)
+            lateness.extend(late)
+            print(
+                f"round {round_}: sync {sync_rate:7.1f} trades/s, aio {aio_rate:7.1f} trades/s,"
+                f" ratio {aio_rate / sync_rate:.2f}x; loop late p50 {ms(late, 0.5):.2f} ms,"
+                f" p99 {ms(late, 0.99):.2f} ms, max {max(late) * 1000:.2f} ms"
+                f" ({len(late)} beats); refused: sync {dict(sync_errors) or 'none'},"
+                f" aio {dict(aio_errors) or 'none'}",
+                flush=True,
+            )
+    finally:
+        await services.aclose()
+        datm.close(injector)
+    print(
+        f"median ratio {statistics.median(ratios):.2f}x (target >= 0.9x);"
+        f" loop lateness over all aio phases p99 {ms(lateness, 0.99):.2f} ms"
+        f" (target <= 5 ms), max {max(lateness) * 1000:.2f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=DEFAULT_URL)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=64)
+    args = parser.parse_args()
+    with database(args.url, "datm_bench_aio") as url:
+        keys, mbids = _seed(url, args.clients)
+        asyncio.run(rounds(args, url, keys, mbids))
+
+
+if __name__ == "__main__":
+    main()
