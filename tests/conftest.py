@@ -17,11 +17,18 @@ from collections.abc import Callable, Iterator
 import backends
 import pytest
 from harness import START, Game
+from hypothesis import settings
 from injector import Injector
 
 from datm.adapters.clock import ManualClock
 from datm.adapters.offline.lastfm import OfflineLastfm
 from datm.ports.lastfm import LastfmPort
+
+# No deadline on any hypothesis example: a deadline is a timed assertion, and on a
+# busy two-core machine a pure function's example once took 341 ms (CI, a pause of
+# the machine, not of the code). Speed is shown by the benchmarks in bench/.
+settings.register_profile("datm", deadline=None)
+settings.load_profile("datm")
 
 Builder = Callable[[pytest.FixtureRequest, ManualClock], Injector]
 
