@@ -24,11 +24,10 @@ import argparse
 import asyncio
 import random
 import statistics
-import threading
 import time
 from collections import Counter
 
-from trade_throughput import DEFAULT_URL, SECRET, _seed, database
+from trade_throughput import DEFAULT_URL, SECRET, _seed, cycle_threads, database
 
 import datm
 import datm.aio
@@ -55,33 +54,7 @@ def sync_phase(
 ) -> tuple[int, Counter[str]]:
     """Executed trades over ``seconds`` from one thread per player."""
     start = time.perf_counter() + 0.2
-    stop = start + seconds
-    lock = threading.Lock()
-    counts: Counter[str] = Counter()
-
-    def client(key: str, seed: int) -> None:
-        rng = random.Random(seed)
-        local: Counter[str] = Counter()
-        while time.perf_counter() < start:
-            time.sleep(0.001)
-        while time.perf_counter() < stop:
-            mbid = rng.choice(mbids)
-            for side in ("buy", "sell"):
-                try:
-                    quote = trading.quote(key, mbid, side)
-                    (trading.buy if side == "buy" else trading.sell)(key, quote.token)
-                    local["trades"] += 1
-                except DatmError as error:
-                    local[error.code] += 1
-                    break
-        with lock:
-            counts.update(local)
-
-    threads = [threading.Thread(target=client, args=(k, i)) for i, k in enumerate(keys)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    counts = cycle_threads(trading, keys, mbids, start, start + seconds, time.perf_counter)
     return counts.pop("trades", 0), counts
 
 

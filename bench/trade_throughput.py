@@ -162,26 +162,28 @@ def _trading(url: str, pool: int, validity: float) -> Any:
     return create_injector(settings, wiring="postgres").get(TradingService)
 
 
-def _cycle_worker(
-    url: str,
+def cycle_threads(
+    trading: Any,
     keys: list[str],
     mbids: list[str],
     start: float,
     stop: float,
-    out: mp.Queue,  # type: ignore[type-arg]
-) -> None:
+    clock: Callable[[], float] = time.time,
+) -> Counter[str]:
+    """One thread per player quoting and executing a buy then a sale of a random
+    artist from ``start`` to ``stop`` (by ``clock``): executed trades as "trades",
+    refusals by error code."""
     from datm.domain.errors import DatmError
 
-    trading = _trading(url, len(keys), 15.0)
     counts: Counter[str] = Counter()
     lock = threading.Lock()
 
     def trade(key: str, seed: int) -> None:
         rng = random.Random(seed)
         local: Counter[str] = Counter()
-        while time.time() < start:
+        while clock() < start:
             time.sleep(0.001)
-        while time.time() < stop:
+        while clock() < stop:
             mbid = rng.choice(mbids)
             for side in ("buy", "sell"):
                 try:
@@ -199,7 +201,19 @@ def _cycle_worker(
         thread.start()
     for thread in threads:
         thread.join()
-    out.put(dict(counts))
+    return counts
+
+
+def _cycle_worker(
+    url: str,
+    keys: list[str],
+    mbids: list[str],
+    start: float,
+    stop: float,
+    out: mp.Queue,  # type: ignore[type-arg]
+) -> None:
+    trading = _trading(url, len(keys), 15.0)
+    out.put(dict(cycle_threads(trading, keys, mbids, start, stop)))
 
 
 def _execute_worker(
