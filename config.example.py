@@ -76,6 +76,10 @@ CLOSE_PAY_BATCH = 10000  # artists closed per transaction | whole, 1 to 100000
 CLOSE_OUTAGE_SECONDS = 600.0  # | 0 (end at the first outage) to 86400
 
 # --- datm.aio (asyncio programs)
-# Calls running at once, each on a thread of datm.aio's own pool; the rest wait on a
-# semaphore in the event loop, not as queued threads.
-AIO_MAX_CALLS = 32  # | whole, 1 to 1024
+# Calls running at once, each on a thread of datm.aio's own; the rest wait in a
+# queue, not as threads. Every thread shares the event loop's GIL: more threads than
+# database connections (POOL_SIZE + MAX_OVERFLOW) only wait, and delay the loop.
+AIO_MAX_CALLS = 16  # | whole, 1 to 1024
+# On Linux, how much lower the worker threads' CPU priority is than the loop's, so
+# that a busy machine runs the loop first (0: the same priority).
+AIO_WORKER_NICE = 10  # | whole, 0 to 19

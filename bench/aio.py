@@ -9,19 +9,24 @@ logged in through the offline last.fm). Each round times, for ``--seconds`` each
   sync: ``--clients`` threads, each a player quoting and executing buy then sell
         through ``TradingService`` (what a threaded api server does);
   aio:  ``--clients`` asyncio tasks doing the same through ``datm.aio``'s services
-        (``AIO_MAX_CALLS`` = clients), while a heartbeat task sleeps 1 ms at a time
-        and records how late it wakes: the loop's lateness.
+        (its settings' defaults: ``AIO_MAX_CALLS`` threads at ``AIO_WORKER_NICE``,
+        unless ``--max-calls`` / ``--worker-nice`` say otherwise), while a heartbeat
+        task sleeps 1 ms at a time and records how late it wakes: the loop's lateness.
 
 Both count executed buys and sells per second. The ratio aio / sync of each round
 is printed (target >= 0.9x), with the loop's p50 / p99 / max lateness during the
-aio phase (target p99 <= 5 ms). The two run in turns, so that the machine's drift
-falls on both.
+aio phase (target p99 <= 5 ms), and each phase's CPU: this process's per trade and
+the whole machine's busy share. The two run in turns, so that the machine's drift
+falls on both. Before the rounds, a cold start: the heartbeat's lateness while
+``datm.aio.open`` builds everything and a first client logs in and trades (the
+pool's first connections and the schema check happen then).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import time
@@ -39,14 +44,40 @@ from datm.wiring import create_injector
 HEARTBEAT = 0.001  # seconds the heartbeat sleeps each time
 
 
-def settings_for(url: str, clients: int) -> Settings:
+def settings_for(args: argparse.Namespace, url: str) -> Settings:
+    """A connection for each sync thread; datm.aio's own settings at their defaults
+    unless the command line chose."""
+    aio = {"aio_max_calls": args.max_calls, "aio_worker_nice": args.worker_nice}
     return Settings(
         database_url=url,
         quote_secret=SECRET,
-        pool_size=clients,
-        aio_max_calls=clients,
+        pool_size=args.clients,
         quote_validity_seconds=15.0,
+        **{name: value for name, value in aio.items() if value is not None},
     )
+
+
+class Cpu:
+    """This process's CPU and the machine's busy share between two readings."""
+
+    def __init__(self) -> None:
+        self._times = os.times()
+        self._machine = self._stat()
+
+    @staticmethod
+    def _stat() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            ticks = [int(t) for t in stat.readline().split()[1:8]]
+        return ticks[3] + ticks[4], sum(ticks)  # idle + iowait, all
+
+    def report(self, trades: int) -> str:
+        now, machine = os.times(), self._stat()
+        used = now.user - self._times.user + now.system - self._times.system
+        idle, total = (machine[0] - self._machine[0]), (machine[1] - self._machine[1])
+        return (
+            f"process CPU {used / max(trades, 1) * 1e6:.0f} us/trade,"
+            f" machine busy {1 - idle / max(total, 1):.0%}"
+        )
 
 
 def sync_phase(
@@ -56,6 +87,32 @@ def sync_phase(
     start = time.perf_counter() + 0.2
     counts = cycle_threads(trading, keys, mbids, start, start + seconds, time.perf_counter)
     return counts.pop("trades", 0), counts
+
+
+async def cold_start(settings: Settings, key: str, mbid: str) -> list[float]:
+    """The loop's lateness while datm.aio.open builds everything and one client
+    makes its first calls: a buy and a sale, each quoted."""
+    late: list[float] = []
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+
+    async def heartbeat() -> None:
+        while not done.is_set():
+            before = loop.time()
+            await asyncio.sleep(HEARTBEAT)
+            late.append(loop.time() - before - HEARTBEAT)
+
+    async def first_calls() -> None:
+        try:
+            async with datm.aio.open(settings, wiring="postgres") as services:
+                for side in ("buy", "sell"):
+                    quote = await services.trading.quote(key, mbid, side)
+                    await getattr(services.trading, side)(key, quote.token)
+        finally:
+            done.set()
+
+    await asyncio.gather(heartbeat(), first_calls())
+    return late
 
 
 async def aio_phase(
@@ -104,18 +161,31 @@ def ms(values: list[float], q: float) -> float:
 async def rounds(args: argparse.Namespace, url: str, keys: list[str], mbids: list[str]) -> None:
     """Every round in one event loop (datm.aio's semaphore belongs to the loop that
     first used it); the sync phase runs its threads from a thread of its own."""
-    injector = create_injector(settings_for(url, args.clients), wiring="postgres")
+    settings = settings_for(args, url)
+    cold = await cold_start(settings, keys[0], mbids[0])
+    injector = create_injector(settings, wiring="postgres")
     trading = injector.get(TradingService)
     services = datm.aio.services(injector)
     ratios: list[float] = []
     lateness: list[float] = []
-    print(f"{args.clients} clients, {args.seconds:.0f} s a phase, {len(mbids)} artists")
+    print(
+        f"{args.clients} clients, {args.seconds:.0f} s a phase, {len(mbids)} artists;"
+        f" datm.aio: {settings.aio_max_calls} threads at nice +{settings.aio_worker_nice}"
+    )
+    print(
+        f"cold start (open, then a first quote, buy, quote, sell): loop late"
+        f" max {max(cold) * 1000:.2f} ms over {len(cold)} beats",
+        flush=True,
+    )
     try:
         for round_ in range(1, args.rounds + 1):
+            cpu = Cpu()
             sync_trades, sync_errors = await asyncio.to_thread(
                 sync_phase, trading, keys, mbids, args.seconds
             )
+            sync_cpu, cpu = cpu.report(sync_trades), Cpu()
             aio_trades, aio_errors, late = await aio_phase(services, keys, mbids, args.seconds)
+            aio_cpu = cpu.report(aio_trades)
             sync_rate = sync_trades / args.seconds
             aio_rate = aio_trades / args.seconds
             ratios.append(aio_rate / sync_rate)
@@ -125,7 +195,7 @@ async def rounds(args: argparse.Namespace, url: str, keys: list[str], mbids: lis
                 f" ratio {aio_rate / sync_rate:.2f}x; loop late p50 {ms(late, 0.5):.2f} ms,"
                 f" p99 {ms(late, 0.99):.2f} ms, max {max(late) * 1000:.2f} ms"
                 f" ({len(late)} beats); refused: sync {dict(sync_errors) or 'none'},"
-                f" aio {dict(aio_errors) or 'none'}",
+                f" aio {dict(aio_errors) or 'none'}\n  sync: {sync_cpu}; aio: {aio_cpu}",
                 flush=True,
             )
     finally:
@@ -144,6 +214,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--max-calls", type=int, help="AIO_MAX_CALLS (default: its default)")
+    parser.add_argument("--worker-nice", type=int, help="AIO_WORKER_NICE (default: its default)")
     args = parser.parse_args()
     with database(args.url, "datm_bench_aio") as url:
         keys, mbids = _seed(url, args.clients)

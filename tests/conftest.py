@@ -19,6 +19,7 @@ import pytest
 from harness import START, Game
 from hypothesis import settings
 from injector import Injector
+from through_aio import aio_game
 
 from datm.adapters.clock import ManualClock
 from datm.adapters.offline.lastfm import OfflineLastfm
@@ -72,10 +73,28 @@ def _close_games() -> Iterator[None]:
     backends.close_all()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module marked ``through_aio`` runs its game's tests directly and again with
+    every service call sent through ``datm.aio`` (tests/through_aio.py)."""
+    if "route" in metafunc.fixturenames and metafunc.definition.get_closest_marker("through_aio"):
+        metafunc.parametrize("route", ["direct", "aio"], indirect=True)
+
+
 @pytest.fixture
-def game(backend: str, request: pytest.FixtureRequest) -> Iterator[Game]:
+def route(request: pytest.FixtureRequest) -> str:
+    name: str = getattr(request, "param", "direct")
+    return name
+
+
+@pytest.fixture
+def game(backend: str, route: str, request: pytest.FixtureRequest) -> Iterator[Game]:
     clock = ManualClock(START)
     injector = WIRINGS[backend](request, clock)
     lastfm = injector.get(LastfmPort)  # type: ignore[type-abstract]
     assert isinstance(lastfm, OfflineLastfm)
-    yield Game(injector, clock, lastfm)
+    direct = Game(injector, clock, lastfm)
+    if route == "aio":
+        with aio_game(direct) as through:
+            yield through
+    else:
+        yield direct

@@ -68,18 +68,14 @@ Lifecycle
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
-import functools
-import inspect
-import re
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
-from typing import Any, Generic, Literal, TypeVar
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, TypeVar
 
 from injector import Injector
 
+from datm.aio.runner import Runner
+from datm.aio.views import AsyncService, Kind, attribute_name, kind_of, public_methods
 from datm.domain.errors import ProgrammingError
 from datm.lifecycle import close
 from datm.ports.clock import Clock
@@ -87,222 +83,19 @@ from datm.settings import Settings
 from datm.wiring import Wiring, create_injector
 from datm.wiring.modules import SERVICES
 
-__all__ = ["AsyncService", "AsyncServices", "Kind", "kind_of", "open", "services"]
+__all__ = [
+    "AsyncService",
+    "AsyncServices",
+    "Kind",
+    "attribute_name",
+    "kind_of",
+    "open",
+    "public_methods",
+    "services",
+]
 
 T = TypeVar("T")
 S = TypeVar("S")
-Kind = Literal["call", "iterator", "context"]
-_STOPPED = object()
-_ITERATOR = re.compile(r"^(typing\.|collections\.abc\.)?(Iterator|Generator|Iterable)\[")
-_CONTEXT = re.compile(r"ContextManager\[")
-
-
-def kind_of(method: Callable[..., Any]) -> Kind:
-    """How ``datm.aio`` offers a service method: by its return annotation, read as
-    text (the services' annotations are strings: ``from __future__``)."""
-    wrapped = getattr(method, "__wrapped__", None)
-    if wrapped is not None and inspect.isgeneratorfunction(wrapped):
-        return "context"  # @contextlib.contextmanager
-    if inspect.isgeneratorfunction(method):
-        return "iterator"
-    annotation = inspect.signature(method).return_annotation
-    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
-    if _CONTEXT.search(str(text)) or str(text).endswith("ContextManager"):
-        return "context"
-    if _ITERATOR.match(str(text)):
-        return "iterator"
-    return "call"
-
-
-def public_methods(cls: type) -> dict[str, Kind]:
-    """Every public method of a service class, with how it is offered."""
-    return {
-        name: kind_of(member)
-        for name, member in inspect.getmembers(cls, inspect.isfunction)
-        if not name.startswith("_")
-    }
-
-
-def attribute_name(cls: type) -> str:
-    """``TradingService`` -> ``trading``, ``SessionChecker`` -> ``session_checker``."""
-    base = cls.__name__.removesuffix("Service")
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", base).lower()
-
-
-class _Runner:
-    """The bounded pool: ``max_calls`` threads and a semaphore of the same size."""
-
-    def __init__(self, max_calls: int) -> None:
-        if isinstance(max_calls, bool) or not isinstance(max_calls, int) or max_calls < 1:
-            raise ProgrammingError(f"max_calls must be a whole number >= 1, not {max_calls!r}")
-        self.max_calls = max_calls
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=max_calls, thread_name_prefix="datm-aio"
-        )
-        self._semaphore: asyncio.Semaphore | None = None
-        self._in_flight: set[concurrent.futures.Future[Any]] = set()
-        self._closed = False
-
-    def _slots(self) -> asyncio.Semaphore:
-        if self._semaphore is None:  # made in the loop that first uses it
-            self._semaphore = asyncio.Semaphore(self.max_calls)
-        return self._semaphore
-
-    @property
-    def running(self) -> int:
-        """Calls running on the pool now (cancelled ones included until they end)."""
-        return len(self._in_flight)
-
-    async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        self._check_open()
-        slots = self._slots()
-        await slots.acquire()  # cancelled here: nothing ran
-        loop = asyncio.get_running_loop()
-        try:
-            self._check_open()  # closed while this call waited for its turn
-            submitted = self._executor.submit(functools.partial(function, *args, **kwargs))
-        except BaseException:
-            slots.release()
-            raise
-        self._in_flight.add(submitted)
-
-        def finished(future: concurrent.futures.Future[Any]) -> None:
-            # On the worker thread: the slot is given back in the loop, and only when
-            # the sync call is over, cancelled await or not.
-            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
-                loop.call_soon_threadsafe(self._release, future)
-
-        submitted.add_done_callback(finished)
-        # wrap_future: cancelling this await cancels the call only if it has not
-        # started; a running one goes on to commit or roll back.
-        return await asyncio.wrap_future(submitted)
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise ProgrammingError("datm.aio was closed: open a new one to use it again")
-
-    def _release(self, future: concurrent.futures.Future[Any]) -> None:
-        self._in_flight.discard(future)
-        if self._semaphore is not None:
-            self._semaphore.release()
-
-    async def drain(self) -> None:
-        """Wait until every call submitted so far has ended."""
-        while self._in_flight:
-            # asyncio.wait cancels nothing it waits for, even when drain is cancelled.
-            await asyncio.wait([asyncio.wrap_future(f) for f in list(self._in_flight)])
-            await asyncio.sleep(0)  # let the releases scheduled by the threads run
-
-    async def aclose(self) -> None:
-        """No new calls; wait for those running, then stop the threads (on a thread)."""
-        self._closed = True
-        await self.drain()
-        await asyncio.get_running_loop().run_in_executor(
-            None, functools.partial(self._executor.shutdown, wait=True)
-        )
-
-
-class AsyncService(Generic[S]):
-    """The async view of one service: every public method of its class, awaitable
-    (or an async iterator, or an async context manager: see ``datm.aio``)."""
-
-    def __init__(self, injector: Injector, cls: type[S], runner: _Runner) -> None:
-        self._injector = injector
-        self._cls = cls
-        self._runner = runner
-        self._kinds = public_methods(cls)
-
-    def __repr__(self) -> str:
-        return f"<async {self._cls.__name__}>"
-
-    def __dir__(self) -> list[str]:
-        return sorted({*super().__dir__(), *self._kinds})
-
-    def _bound(self, name: str) -> Callable[..., Any]:
-        # On a worker thread: resolving a service may build its providers (engine).
-        method: Callable[..., Any] = getattr(self._injector.get(self._cls), name)
-        return method
-
-    def __getattr__(self, name: str) -> Any:
-        kinds = self.__dict__.get("_kinds", {})
-        if name not in kinds:
-            raise AttributeError(f"{self._cls.__name__} has no public method {name!r}")
-        kind = kinds[name]
-        if kind == "iterator":
-            return functools.partial(self._iterate, name)
-        if kind == "context":
-            return functools.partial(self._context, name)
-        return functools.partial(self._call, name)
-
-    async def _call(self, name: str, /, *args: Any, **kwargs: Any) -> Any:
-        return await self._runner.run(lambda: self._bound(name)(*args, **kwargs))
-
-    async def _iterate(self, name: str, /, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        # The call runs at the first step (a bad argument fails there), each step on
-        # the pool; a lock keeps a step and the closing from running at once.
-        guard = threading.Lock()
-        iterator: Iterator[Any] | None = None
-
-        def step() -> Any:
-            nonlocal iterator
-            with guard:
-                if iterator is None:
-                    iterator = iter(self._bound(name)(*args, **kwargs))
-                return next(iterator, _STOPPED)
-
-        def stop() -> None:
-            with guard:
-                closing = getattr(iterator, "close", None)
-                if closing is not None:
-                    closing()
-
-        try:
-            while (item := await self._runner.run(step)) is not _STOPPED:
-                yield item
-        finally:
-            if iterator is not None:
-                await asyncio.shield(self._runner.run(stop))
-
-    def _context(self, name: str, /, *args: Any, **kwargs: Any) -> _ThreadContext:
-        return _ThreadContext(lambda: self._bound(name)(*args, **kwargs))
-
-
-class _ThreadContext:
-    """An async context manager around a sync one whose enter and exit run on one
-    thread of its own (a lock may belong to the thread that took it)."""
-
-    def __init__(self, make: Callable[[], AbstractContextManager[Any]]) -> None:
-        self._make = make
-        self._thread: concurrent.futures.ThreadPoolExecutor | None = None
-        self._manager: AbstractContextManager[Any] | None = None
-
-    async def _on_thread(self, function: Callable[[], T]) -> T:
-        assert self._thread is not None
-        loop = asyncio.get_running_loop()
-        # Shielded: a cancelled enter or exit still ends, so the lock is not left
-        # half taken by a thread nobody will come back to.
-        return await asyncio.shield(loop.run_in_executor(self._thread, function))
-
-    async def __aenter__(self) -> Any:
-        self._thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="datm-aio-cm")
-
-        def enter() -> Any:
-            self._manager = self._make()
-            return self._manager.__enter__()
-
-        try:
-            return await self._on_thread(enter)
-        except BaseException:
-            self._thread.shutdown(wait=False)
-            raise
-
-    async def __aexit__(self, kind: Any, error: Any, trace: Any) -> bool | None:
-        manager, thread = self._manager, self._thread
-        assert manager is not None and thread is not None
-        try:
-            return await self._on_thread(lambda: manager.__exit__(kind, error, trace))
-        finally:
-            thread.shutdown(wait=False)
 
 
 class AsyncServices:
@@ -313,8 +106,9 @@ class AsyncServices:
 
     def __init__(self, injector: Injector, max_calls: int | None = None) -> None:
         self.injector = injector
-        chosen = injector.get(Settings).aio_max_calls if max_calls is None else max_calls
-        self._runner = _Runner(chosen)
+        settings = injector.get(Settings)
+        chosen = settings.aio_max_calls if max_calls is None else max_calls
+        self._runner = Runner(chosen, settings.aio_worker_nice)
         self._views: dict[type, AsyncService[Any]] = {
             cls: AsyncService(injector, cls, self._runner) for cls in SERVICES
         }
@@ -376,13 +170,26 @@ async def open(  # datm.aio.open, as issue 16 names it; shadows no use of open h
     services for an ``async with`` block (a framework's lifespan); at its end the
     calls in flight finish, and everything datm opened is released on a thread."""
     loop = asyncio.get_running_loop()
-    build = functools.partial(create_injector, config, wiring=wiring, clock=clock, environ=environ)
-    injector = await loop.run_in_executor(None, build)
+
+    def build() -> AsyncServices:
+        # On a thread: the injector, its settings, the introspection, the pool's threads.
+        injector = create_injector(config, wiring=wiring, clock=clock, environ=environ)
+        try:
+            return AsyncServices(injector)
+        except BaseException:
+            close(injector)
+            raise
+
+    building = loop.run_in_executor(None, build)
     try:
-        opened = AsyncServices(injector)
-    except BaseException:
-        await loop.run_in_executor(None, close, injector)
+        opened = await asyncio.shield(building)
+    except asyncio.CancelledError:  # the build goes on: what it made is released
+        with contextlib.suppress(Exception):
+            made = await building
+            await made.aclose()
+            await loop.run_in_executor(None, close, made.injector)
         raise
+    injector = opened.injector
     try:
         yield opened
     finally:

@@ -159,10 +159,14 @@ class Settings(BaseModel):
     close_pay_batch: Whole = _whole(10_000, 1, 100_000)
     close_outage_seconds: Number = _seconds(600.0, DAY, zero="end at the first outage")
     # --- datm.aio
-    # Sync calls running at once, each on a thread of datm.aio's own pool; more wait
-    # on a semaphore, not as queued threads. Above the database pool (POOL_SIZE +
-    # MAX_OVERFLOW) calls only wait for a connection in a thread instead.
-    aio_max_calls: Whole = _whole(32, 1, 1024)
+    # Sync calls running at once, each on a thread of datm.aio's own; more wait in a
+    # queue, not as threads. Each thread shares the loop's GIL: more threads than the
+    # database pool (POOL_SIZE + MAX_OVERFLOW, 15) only wait for a connection, and
+    # lengthen the loop's waits (bench/aio.py, docs/PERFORMANCE.md).
+    aio_max_calls: Whole = _whole(16, 1, 1024)
+    # How much lower than the event loop's the worker threads' CPU priority is
+    # (Linux; 0 leaves them equal). Threads a call starts inherit it.
+    aio_worker_nice: Whole = _whole(10, 0, 19)
 
     # --- construction ---------------------------------------------------------------
 

@@ -94,7 +94,7 @@ async def test_open_on_memory_serves_and_refuses_calls_after_its_block(
 ) -> None:
     built_on = recording_builds(monkeypatch)
     async with datm.aio.open({"QUOTE_SECRET": QUOTE_SECRET}, wiring="memory", environ={}) as s:
-        assert s.max_calls == 32  # AIO_MAX_CALLS's default
+        assert s.max_calls == 16  # AIO_MAX_CALLS's default
         link = await s.auth.login_link()
         assert link.url
         injector = s.injector

@@ -16,6 +16,8 @@ from datm.domain.sessions import hash_session_key
 from datm.ports.unit_of_work import UnitOfWorkFactory
 from datm.services.results import LoginLink, LoginResult
 
+pytestmark = pytest.mark.through_aio  # its cases run through datm.aio too
+
 URL_SAFE = set(string.ascii_letters + string.digits + "-_")
 
 

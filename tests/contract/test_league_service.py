@@ -14,6 +14,8 @@ from harness import Game, unique_name
 from datm.domain.errors import DataError, InvalidInput, UnknownLeague, UnknownPlayer
 from datm.services.results import LeaderboardEntry, LeagueView, Points
 
+pytestmark = pytest.mark.through_aio  # its cases run through datm.aio too
+
 ALL_DAYS = [0, 1, 2, 7, 8, 31, 32, 365]
 
 

@@ -21,6 +21,8 @@ from datm.services.results import (
     TradeView,
 )
 
+pytestmark = pytest.mark.through_aio  # its cases run through datm.aio too
+
 
 def test_market_data_lists_an_artist_on_first_demand_from_last_fm_numbers(game: Game) -> None:
     game.login_until(3)

@@ -25,6 +25,8 @@ from datm.domain.lastfm import ChartArtist
 from datm.domain.player import LedgerKind
 from datm.services.results import LoginResult, SignedQuote, TradeReceipt, TradeView
 
+pytestmark = pytest.mark.through_aio  # its cases run through datm.aio too
+
 VALIDITY = timedelta(seconds=expected.QUOTE_VALIDITY_SECONDS)
 
 

@@ -26,6 +26,8 @@ from datm.domain.errors import (
     TransientError,
 )
 
+pytestmark = pytest.mark.through_aio  # its cases run through datm.aio too
+
 VALIDITY = timedelta(seconds=expected.QUOTE_VALIDITY_SECONDS)
 
 

@@ -49,6 +49,7 @@ WHOLE: dict[str, tuple[int, int]] = {
     "CLOSE_PAY_BATCH": (1, 100_000),
     "CLOSE_PAY_HOLDINGS": (1, 10_000_000),
     "AIO_MAX_CALLS": (1, 1024),
+    "AIO_WORKER_NICE": (0, 19),
 }
 CACHE = 30 * 86_400.0
 SECONDS: dict[str, tuple[float, bool, float]] = {
@@ -141,10 +142,14 @@ CLOSE_DEFAULTS: dict[str, float] = {
 }
 
 
-def test_aio_max_calls_defaults_to_32_and_comes_from_the_environment() -> None:
-    assert Settings.load(None, environ={}).aio_max_calls == 32
-    loaded = Settings.load({"AIO_MAX_CALLS": 8}, environ={"DATM_AIO_MAX_CALLS": "64"})
-    assert loaded.aio_max_calls == 64
+def test_aio_settings_default_as_measured_and_come_from_the_environment() -> None:
+    defaults = Settings.load(None, environ={})
+    assert (defaults.aio_max_calls, defaults.aio_worker_nice) == (16, 10)
+    loaded = Settings.load(
+        {"AIO_MAX_CALLS": 8, "AIO_WORKER_NICE": 3},
+        environ={"DATM_AIO_MAX_CALLS": "64", "DATM_AIO_WORKER_NICE": "0"},
+    )
+    assert (loaded.aio_max_calls, loaded.aio_worker_nice) == (64, 0)
 
 
 def test_the_close_settings_default_as_the_issue_says() -> None:
@@ -186,6 +191,8 @@ def test_the_close_settings_come_from_the_environment_over_the_config(
         ("CLOSE_FETCH_WORKERS", 8.0, "not a whole number", "from 1 to 64"),
         ("AIO_MAX_CALLS", 0, "out of range", "from 1 to 1024"),
         ("AIO_MAX_CALLS", True, "not a whole number", "from 1 to 1024"),
+        ("AIO_WORKER_NICE", 20, "out of range", "from 0 to 19"),
+        ("AIO_WORKER_NICE", -1, "out of range", "from 0 to 19"),
         ("CLOSE_PAY_BATCH", 100_001, "out of range", "from 1 to 100000"),
         ("CLOSE_OUTAGE_SECONDS", -1, "out of range", "from 0 (end at the first outage)"),
         ("CLOSE_OUTAGE_SECONDS", "inf", "not finite", "to 86400 (1 day)"),
