@@ -170,7 +170,7 @@ async def test_a_cancelled_running_call_keeps_its_slot_until_it_ends(game: Game)
         assert services.running == 1  # the thread goes on: a slot stays taken
         second = asyncio.create_task(services.run(lambda: "second"))
         await asyncio.sleep(0.05)
-        assert not second.done()  # waits on the semaphore, not as a queued thread
+        assert not second.done()  # waits in the queue, not on a thread of its own
         release.set()
         assert await second == "second"
         assert services.running == 0
