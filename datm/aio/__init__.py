@@ -1,29 +1,22 @@
 """``datm.aio``: every service awaitable from asyncio, without blocking the loop.
 
-Design: a bounded executor in front of the sync services
--------------------------------------------------------
+Design: a bounded pool of threads in front of the sync services
+--------------------------------------------------------------
 datm's services are synchronous: SQLAlchemy with psycopg2, pylast over httpx2,
-redis-py. An async datm could either (a) run those same services on threads of
-its own, or (b) rewrite every adapter on native async drivers (asyncpg or
-psycopg 3 async, an async last.fm client, redis.asyncio). (b) doubles the code
-that matters most (two copies of every adapter, of every hand-written SQL path,
-of the transaction and retry logic, of the contract tests) for a workload that
-is CRUD: a trade is a few short statements on two locked rows. For such code
-SQLAlchemy's own author advises threads; the database, not Python, is the limit,
-and a thread per call in flight costs far less than a second implementation
-drifting from the first. So ``datm.aio`` is (a): one ``ThreadPoolExecutor`` of
-``AIO_MAX_CALLS`` threads, and an ``asyncio.Semaphore`` of the same size in
-front of it, so that a burst of calls waits in the event loop (cheap, fair,
-cancellable) rather than as work queued for threads. The figures (trades per
-second against the sync services, the loop's lateness) are issue 16's
-``bench/aio.py``.
+redis-py. ``datm.aio`` runs those same services on ``AIO_MAX_CALLS`` threads of
+its own (``datm.aio.runner``), with a queue in front, rather than a second copy
+of every adapter on native async drivers. A trade is a few short statements on
+two locked rows: CRUD, for which SQLAlchemy's author advises threads, and one
+implementation stays the one the contract suite tests. docs/ASYNC.md argues it
+with bench/aio.py's figures, and says why the threads run at a lower CPU
+priority than the loop (``AIO_WORKER_NICE``).
 
 What runs where
   Everything that touches a database, a socket or a lock runs on the pool:
   every service call, every step of an iterator, the enter and exit of a context
   manager, and building the injector (``open``: engine, schema check, last.fm
   client) and closing it (``datm.close``), which run on a thread as well.
-  The loop only awaits.
+  The loop only awaits (tests/aio/test_aio_loop_never_blocks.py watches it).
 
 Every public method, found by introspection
   ``AsyncServices`` wraps every class of ``datm.wiring.modules.SERVICES``; each
@@ -45,16 +38,16 @@ Every public method, found by introspection
 
 Cancellation
   A thread cannot be interrupted. Cancelling an awaited call that is still
-  waiting for its turn (the semaphore) cancels it before anything ran.
+  waiting for its turn (in the queue) cancels it before anything ran.
   Cancelling one already running does not stop it: the unit of work runs to its
   end and commits or rolls back as a whole, as it would without asyncio; the
-  awaiting task gets ``CancelledError`` at once, and the thread keeps its slot
-  of the semaphore until the call is over (cancelled calls never let more than
-  ``AIO_MAX_CALLS`` run). To know whether a cancelled ``buy`` or ``sell``
-  happened, ask ``await services.trading.receipt(session_key, quote)``: its
-  receipt if the trade committed, None if not (the quote was used only if the
-  trade committed). Ask after the cancelled call has finished: ``drain()`` waits
-  for every call in flight.
+  awaiting task gets ``CancelledError`` at once, and the call keeps its thread
+  until it is over (cancelled calls never let more than ``AIO_MAX_CALLS`` run).
+  To know whether a cancelled ``buy`` or ``sell`` happened, ask
+  ``await services.trading.receipt(session_key, quote)``: its receipt if the
+  trade committed, None if not (the quote was used only if the trade
+  committed). Ask after the cancelled call has finished: shield the call and
+  await it again (README), or ``drain()``, which waits for every call in flight.
 
 Lifecycle
   ``async with datm.aio.open(config) as services:`` in a framework's lifespan
@@ -76,9 +69,10 @@ from injector import Injector
 
 from datm.aio.runner import Runner
 from datm.aio.views import AsyncService, Kind, attribute_name, kind_of, public_methods
-from datm.domain.errors import ProgrammingError
+from datm.domain.errors import DatmError, ProgrammingError
 from datm.lifecycle import close
 from datm.ports.clock import Clock
+from datm.services.market import MarketService
 from datm.settings import Settings
 from datm.wiring import Wiring, create_injector
 from datm.wiring.modules import SERVICES
@@ -123,6 +117,9 @@ class AsyncServices:
         """Calls on the pool now, cancelled ones still running included."""
         return self._runner.running
 
+    def views(self) -> list[AsyncService[Any]]:
+        return list(self._views.values())
+
     def get(self, cls: type[S]) -> AsyncService[S]:
         try:
             return self._views[cls]
@@ -151,6 +148,16 @@ class AsyncServices:
         await self._runner.aclose()
 
 
+def warm_up(injector: Injector) -> None:
+    """Where the wiring has a database, open the pool's first connection and check
+    the schema with a one-row read, so that the first request does neither. Best
+    effort: a database that cannot answer now is the first call's to report (the
+    sync injector does no IO when built either, and a schema refused now is checked
+    again at the next use)."""
+    with contextlib.suppress(DatmError):
+        injector.get(MarketService).top_by_price(1)
+
+
 def services(injector: Injector, *, max_calls: int | None = None) -> AsyncServices:
     """Async views of the services of an injector the program built (and will close
     with ``datm.close``); ``max_calls`` defaults to its ``AIO_MAX_CALLS``. Call
@@ -172,10 +179,16 @@ async def open(  # datm.aio.open, as issue 16 names it; shadows no use of open h
     loop = asyncio.get_running_loop()
 
     def build() -> AsyncServices:
-        # On a thread: the injector, its settings, the introspection, the pool's threads.
+        # On a thread: the injector, its settings, the introspection, the pool's
+        # threads, and every service with what it is built of (imports, engine,
+        # clients: no connection is opened yet), so that no first call pays for them.
         injector = create_injector(config, wiring=wiring, clock=clock, environ=environ)
         try:
-            return AsyncServices(injector)
+            built = AsyncServices(injector)
+            for view in built.views():
+                view.resolve()
+            warm_up(injector)
+            return built
         except BaseException:
             close(injector)
             raise

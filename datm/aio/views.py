@@ -74,6 +74,12 @@ class AsyncService(Generic[S]):
     def __dir__(self) -> list[str]:
         return sorted({*super().__dir__(), *self._kinds})
 
+    def resolve(self) -> None:
+        """Build the service now (on a thread: it may import, build an engine or a
+        client), so that its first call does only its own work."""
+        if self._service is None:
+            self._service = self._injector.get(self._cls)
+
     def _bound(self, name: str) -> Callable[..., Any]:
         # On a worker thread: resolving a service may build its providers (engine).
         # Services are singletons: two threads resolving the first at once get one.
