@@ -187,8 +187,11 @@ class Runner:
 
 
 def lower_priority(nice: int) -> None:
-    """Lower the calling thread's CPU priority by ``nice`` (Linux keeps a nice value
-    per thread; elsewhere setpriority would renice the whole process: left alone).
+    """Set the calling thread's CPU priority ``nice`` below the main thread's, where
+    the event loop runs (Linux keeps a nice value per thread, and a thread starts
+    with its creator's: counting from the main thread, a pool started from a worker
+    does not go lower still; elsewhere setpriority would renice the whole process,
+    so it is left alone).
 
     On a busy machine an event loop waits for a CPU behind the threads it feeds;
     the loop's lateness is every task's. Workers below it let the scheduler run the
@@ -196,7 +199,9 @@ def lower_priority(nice: int) -> None:
     if nice <= 0 or not sys.platform.startswith("linux"):
         return
     with contextlib.suppress(OSError):  # a hint: refused, the call runs all the same
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        # On Linux the main thread's id is the process id.
+        main = os.getpriority(os.PRIO_PROCESS, os.getpid())
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(19, main + nice))
 
 
 def _settle(waiter: asyncio.Future[None]) -> None:

@@ -97,3 +97,22 @@ def test_an_error_is_the_callers_and_a_stop_iteration_cannot_escape_as_such() ->
     failed, stopped = asyncio.run(calls())
     assert isinstance(failed, KeyError) and failed.args == ("the call's own",)
     assert isinstance(stopped, RuntimeError) and "StopIteration" in str(stopped)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a per-thread nice is Linux's")
+def test_a_pool_started_from_a_worker_is_not_lowered_twice() -> None:
+    # A thread starts with its creator's nice: the context managers' own thread is
+    # started from a worker, and must sit where the workers sit, not lower.
+    async def nested() -> tuple[int, int]:
+        outer = Runner(1, 5)
+        try:
+            inner = await outer.run(Runner, 1, 5)
+            try:
+                return nice_here(), await inner.run(nice_here)
+            finally:
+                await inner.aclose()
+        finally:
+            await outer.aclose()
+
+    main, inner = asyncio.run(nested())
+    assert inner == min(19, main + 5)
