@@ -67,6 +67,7 @@ from typing import Any, TypeVar
 
 from injector import Injector
 
+from datm.aio import typed
 from datm.aio.runner import Runner
 from datm.aio.views import AsyncService, Kind, attribute_name, kind_of, public_methods
 from datm.domain.errors import DatmError, ProgrammingError
@@ -97,6 +98,20 @@ class AsyncServices:
     attributes (``trading``, ``auth``, ``market``, ``artist``, ``player``,
     ``league``, ``close``, ``analytics``, ``audit``, ...) and by class
     (``get(TradingService)``)."""
+
+    # For type checkers (datm.aio.typed): at run time __getattr__ finds the views.
+    session_checker: typed.AsyncSessionChecker
+    artist_resolver: typed.AsyncArtistResolver
+    artist_lister: typed.AsyncArtistLister
+    auth: typed.AsyncAuthService
+    artist: typed.AsyncArtistService
+    market: typed.AsyncMarketService
+    trading: typed.AsyncTradingService
+    player: typed.AsyncPlayerService
+    league: typed.AsyncLeagueService
+    close: typed.AsyncCloseService
+    analytics: typed.AsyncAnalyticsService
+    audit: typed.AsyncAuditService
 
     def __init__(self, injector: Injector, max_calls: int | None = None) -> None:
         self.injector = injector
