@@ -4,7 +4,6 @@ released at the end (no session of datm's left on the database), nothing after."
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import postgres_support
@@ -16,16 +15,6 @@ from datm.domain.errors import ProgrammingError
 from datm.lifecycle import Resources
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def database() -> Iterator[str]:
-    postgres_support.require_postgres_packages()
-    from datm.adapters.postgres import migrate
-
-    with postgres_support.fresh_database("datm_aio") as url:
-        migrate.upgrade(url)
-        yield url
 
 
 def sessions_on(url: str) -> list[int]:

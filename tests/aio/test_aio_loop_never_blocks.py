@@ -13,7 +13,6 @@ It must record none. The loop's lateness is measured by bench/aio.py.
 from __future__ import annotations
 
 import asyncio
-import os
 import selectors
 import ssl
 import sys
@@ -27,11 +26,11 @@ from urllib.parse import urlencode
 import dogpile
 import injector
 import limits
-import postgres_support
 import psycopg2
 import pylast
 import pytest
 import redis
+import redis_support
 import sqlalchemy
 
 import datm
@@ -114,26 +113,13 @@ def allow(fake: FakeLastfm, auth_url: str, user: str) -> None:
 
 
 @pytest.fixture
-def database() -> Iterator[str]:
-    postgres_support.require_postgres_packages()
-    from datm.adapters.postgres import migrate
-
-    with postgres_support.fresh_database("datm_aio_watch") as url:
-        migrate.upgrade(url)
-        yield url
-
-
-@pytest.fixture
 def empty_redis() -> str:
     """The test's Redis database, emptied: last.fm's answers are not cached yet."""
     client = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
     try:
         client.flushdb()
     except redis.ConnectionError:
-        reason = "Redis is not running at 127.0.0.1:6379 (start it: see the README)"
-        if os.environ.get("DATM_REQUIRE_REDIS") == "1":
-            pytest.fail(f"{reason}; DATM_REQUIRE_REDIS=1, so this fails", pytrace=False)
-        pytest.skip(reason)
+        redis_support.unavailable(f"Redis is not running at {REDIS_URL}")
     finally:
         client.close()
     return REDIS_URL

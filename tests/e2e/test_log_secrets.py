@@ -26,8 +26,8 @@ import pytest
 postgres_support.require_postgres_packages()
 
 import psycopg2  # noqa: E402
-from cache.redis_support import OwnRedis  # noqa: E402
 from harness import START  # noqa: E402
+from redis_support import OwnRedis  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 import datm  # noqa: E402
