@@ -7,10 +7,10 @@ loop is busy.
 
 Why not ``loop.run_in_executor`` on a ``ThreadPoolExecutor``: its hand-off
 (a ``concurrent.futures.Future`` with its condition, chained to an asyncio future
-by ``wrap_future``) cost the process about 80 us of CPU a call here, against
-about 35 us for this queue with one ``call_soon_threadsafe`` per result
-(docs/PERFORMANCE.md). A trade's two calls hold the GIL for about 0.7 ms, so the
-difference is a tenth of the throughput of a process.
+by ``wrap_future``) adds 62 us of the process's CPU to a call here, this queue
+with one ``call_soon_threadsafe`` per result 36 us (bench/aio_handoff.py,
+docs/ASYNC.md). A trade is two calls and about 0.65 ms of CPU, so the difference
+is nearly a tenth of what a process can trade.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ class Runner:
                 self._alive -= 1
                 stopped = self._stopped if self._alive == 0 else []
             for waiter in stopped:
-                waiter.get_loop().call_soon_threadsafe(_settle, waiter)
+                _settle_soon(waiter)
 
     def _serve_jobs(self) -> None:
         while (job := self._queue.get()) is not None:
@@ -141,7 +141,7 @@ class Runner:
     def _ended(self, job: _Job[Any]) -> None:
         self._in_flight.discard(job)
         for waiter in job.waiters:
-            waiter.get_loop().call_soon_threadsafe(_settle, waiter)
+            _settle_soon(waiter)
 
     async def drain(self) -> None:
         """Wait until every call submitted so far has ended."""
@@ -195,7 +195,8 @@ def lower_priority(nice: int) -> None:
 
     On a busy machine an event loop waits for a CPU behind the threads it feeds;
     the loop's lateness is every task's. Workers below it let the scheduler run the
-    loop first (bench/aio.py: loop p99 lateness 9.6 ms at nice 0, 4.5 ms at 10)."""
+    loop first (bench/aio.py, 16 threads: loop p99 lateness 9.9 ms at nice 0, 4.7 ms at
+    10)."""
     if nice <= 0 or not sys.platform.startswith("linux"):
         return
     with contextlib.suppress(OSError):  # a hint: refused, the call runs all the same
@@ -207,6 +208,12 @@ def lower_priority(nice: int) -> None:
 def _settle(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
+
+
+def _settle_soon(waiter: asyncio.Future[None]) -> None:
+    """From any thread: settle ``waiter`` in its loop, if that loop still runs."""
+    with contextlib.suppress(RuntimeError):  # closed: nobody waits on it any more
+        waiter.get_loop().call_soon_threadsafe(_settle, waiter)
 
 
 # The workers are daemon threads, so that a program that never closed datm.aio
