@@ -68,6 +68,23 @@ async def test_an_iterator_is_async_and_a_context_manager_is_async_too(game: Gam
         assert await services.analytics.is_market_open()
 
 
+async def test_the_market_lock_taken_and_given_back_by_separate_awaited_calls(
+    game: Game,
+) -> None:
+    # Each call may run on another thread of the pool: the lock must not be the
+    # thread's (on Postgres it is held by a connection of its own).
+    async with aio_of(game, max_calls=4) as services:
+        who = await login(game, services)
+        artist = game.cheapest(1)[0].mbid
+        await services.analytics.acquire_market_lock(timeout=5)
+        states = await asyncio.gather(*(services.analytics.is_market_open() for _ in range(12)))
+        with pytest.raises(MarketClosed):
+            await services.trading.quote(who.session_key, artist, "buy")
+        await services.analytics.release_market_lock()
+        assert not any(states) and await services.analytics.is_market_open()
+        assert (await services.trading.quote(who.session_key, artist, "buy")).mbid == artist
+
+
 async def test_every_public_method_of_every_service_is_offered(game: Game) -> None:
     async with aio_of(game) as services:
         for cls in SERVICES:
