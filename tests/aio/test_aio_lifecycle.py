@@ -11,7 +11,7 @@ import pytest
 from harness import QUOTE_SECRET
 
 import datm.aio
-from datm.domain.errors import ProgrammingError
+from datm.domain.errors import CapabilityError, ProgrammingError
 from datm.lifecycle import Resources
 
 pytestmark = pytest.mark.anyio
@@ -106,3 +106,11 @@ async def test_services_wraps_an_injector_the_program_closes_itself() -> None:
     datm.close(injector)
     with pytest.raises(ProgrammingError):
         datm.aio.services(injector, max_calls=0)
+
+
+async def test_open_on_the_web_wiring_serves_last_fm_and_refuses_the_database_at_once() -> None:
+    # The warm-up's database read is refused (no database here) and not an error.
+    async with datm.aio.open({}, wiring="web", environ={}) as services:
+        assert (await services.artist.basic("Fleetwood Mac")).name == "Fleetwood Mac"
+        with pytest.raises(CapabilityError, match="DATM_DATABASE_URL"):
+            await services.player.profile("anyone")
