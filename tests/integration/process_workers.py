@@ -17,14 +17,18 @@ import random
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
+from anyio.from_thread import start_blocking_portal
 from injector import Injector
+from through_aio import ThroughAio
 
+import datm.aio
 from datm.domain.errors import DatmError
 from datm.services.analytics import AnalyticsService
 from datm.services.players import PlayerService
@@ -88,8 +92,23 @@ class Trader:
     """Quotes, buys, sells and resets through one injector's services."""
 
     def __init__(self, injector: Injector) -> None:
-        self.trading = injector.get(TradingService)
-        self.players = injector.get(PlayerService)
+        self.trading: Any = injector.get(TradingService)
+        self.players: Any = injector.get(PlayerService)
+
+    @classmethod
+    @contextmanager
+    def through_aio(cls, injector: Injector, calls: int) -> Iterator[Trader]:
+        """The same trader with every call awaited through datm.aio, on an event
+        loop of its own (``through_aio``), ``calls`` at once at most."""
+        trader = cls(injector)
+        with start_blocking_portal("asyncio") as portal:
+            services = datm.aio.services(injector, max_calls=calls)
+            try:
+                trader.trading = ThroughAio(portal, services.trading, TradingService)
+                trader.players = ThroughAio(portal, services.player, PlayerService)
+                yield trader
+            finally:
+                portal.call(services.aclose)
 
     def trade(self, player: str, key: str, mbid: str, side: str) -> list[Outcome]:
         """Quote one side, then execute the quote if one was given."""
@@ -151,6 +170,7 @@ class HammerPlan:
     threads: int
     ops_per_thread: int
     reset_share: float = 0.03
+    through_aio: bool = False  # each call awaited through datm.aio
 
 
 def hammer(plan: HammerPlan, worker: int, results: Queue[Any]) -> None:
@@ -159,21 +179,27 @@ def hammer(plan: HammerPlan, worker: int, results: Queue[Any]) -> None:
     outcomes: list[Outcome] = []
     problems: list[str] = []
     try:
-        trader = Trader(build_injector(plan.url))
+        with ExitStack() as stack:
+            injector = build_injector(plan.url)
+            trader = (
+                stack.enter_context(Trader.through_aio(injector, plan.threads))
+                if plan.through_aio
+                else Trader(injector)
+            )
 
-        def run(index: int) -> None:
-            rng = random.Random(worker * 1000 + index)
-            mine: list[Outcome] = []
-            while len(mine) < plan.ops_per_thread:
-                player, key = rng.choice(plan.sessions)
-                if rng.random() < plan.reset_share:
-                    mine.append(trader.reset(player, key))
-                    continue
-                side = rng.choice(("buy", "sell"))
-                mine += trader.trade(player, key, rng.choice(plan.mbids), side)
-            outcomes.extend(mine)  # list.extend is atomic under the GIL
+            def run(index: int) -> None:
+                rng = random.Random(worker * 1000 + index)
+                mine: list[Outcome] = []
+                while len(mine) < plan.ops_per_thread:
+                    player, key = rng.choice(plan.sessions)
+                    if rng.random() < plan.reset_share:
+                        mine.append(trader.reset(player, key))
+                        continue
+                    side = rng.choice(("buy", "sell"))
+                    mine += trader.trade(player, key, rng.choice(plan.mbids), side)
+                outcomes.extend(mine)  # list.extend is atomic under the GIL
 
-        problems += _run_threads(plan.threads, run)
+            problems += _run_threads(plan.threads, run)
     except BaseException:
         problems.append(traceback.format_exc())
     results.put((worker, outcomes, problems))

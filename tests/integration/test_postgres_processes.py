@@ -70,8 +70,29 @@ def tally(outcomes: list[Outcome]) -> Counter[str]:
 def test_four_processes_of_eight_threads_leave_every_invariant_and_every_trade_seen(
     make_world: Callable[[int, int], World],
 ) -> None:
-    world = make_world(20, 3)
-    plan = workers.HammerPlan(world.url, world.sessions, world.mbids, threads=8, ops_per_thread=100)
+    hammer_and_check(make_world(20, 3), through_aio=False)
+
+
+def test_four_api_processes_awaiting_through_datm_aio_leave_every_invariant(
+    make_world: Callable[[int, int], World],
+) -> None:
+    # Each process sends its eight threads' calls through datm.aio's awaitables on
+    # an event loop of its own: the api written on asyncio, four times over.
+    hammer_and_check(make_world(20, 3), through_aio=True)
+
+
+def hammer_and_check(world: World, *, through_aio: bool) -> None:
+    """Four processes hammer the world's players and artists; then every call was
+    a datm answer, every quote executed at most once and recorded as its trade,
+    and the books hold."""
+    plan = workers.HammerPlan(
+        world.url,
+        world.sessions,
+        world.mbids,
+        threads=8,
+        ops_per_thread=100,
+        through_aio=through_aio,
+    )
     results = SPAWN.Queue()
     processes = [SPAWN.Process(target=workers.hammer, args=(plan, w, results)) for w in range(4)]
     for process in processes:
