@@ -132,7 +132,7 @@ class AsyncServices:
         """Calls on the pool now, cancelled ones still running included."""
         return self._runner.running
 
-    def views(self) -> list[AsyncService[Any]]:
+    def _all_views(self) -> list[AsyncService[Any]]:
         return list(self._views.values())
 
     def get(self, cls: type[S]) -> AsyncService[S]:
@@ -200,8 +200,8 @@ async def open(  # datm.aio.open, as issue 16 names it; shadows no use of open h
         injector = create_injector(config, wiring=wiring, clock=clock, environ=environ)
         try:
             built = AsyncServices(injector)
-            for view in built.views():
-                view.resolve()
+            for view in built._all_views():
+                view._prepare()
             warm_up(injector)
             return built
         except BaseException:

@@ -74,18 +74,17 @@ class AsyncService(Generic[S]):
     def __dir__(self) -> list[str]:
         return sorted({*super().__dir__(), *self._kinds})
 
-    def resolve(self) -> None:
-        """Build the service now (on a thread: it may import, build an engine or a
-        client), so that its first call does only its own work."""
+    def _prepare(self) -> Any:
+        """The service, built at the first need (on a thread: it may import, build
+        an engine or a client). Private, as every name of this class but the
+        service's methods: a public one would hide a method of the same name.
+        Services are singletons: two threads building the first at once get one."""
         if self._service is None:
             self._service = self._injector.get(self._cls)
+        return self._service
 
     def _bound(self, name: str) -> Callable[..., Any]:
-        # On a worker thread: resolving a service may build its providers (engine).
-        # Services are singletons: two threads resolving the first at once get one.
-        if self._service is None:
-            self._service = self._injector.get(self._cls)
-        method: Callable[..., Any] = getattr(self._service, name)
+        method: Callable[..., Any] = getattr(self._prepare(), name)
         return method
 
     def __getattr__(self, name: str) -> Any:

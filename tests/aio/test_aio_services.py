@@ -86,6 +86,9 @@ async def test_the_market_lock_taken_and_given_back_by_separate_awaited_calls(
 
 
 async def test_every_public_method_of_every_service_is_offered(game: Game) -> None:
+    own = {n for n in dir(datm.aio.AsyncService) if not n.startswith("_")}
+    names = {datm.aio.attribute_name(cls) for cls in SERVICES}
+    assert own == set() and names.isdisjoint(dir(datm.aio.AsyncServices))  # nothing hidden
     async with aio_of(game) as services:
         for cls in SERVICES:
             view = services.get(cls)
