@@ -195,9 +195,10 @@ async def open(  # datm.aio.open, as issue 16 names it; shadows no use of open h
 
     def build() -> AsyncServices:
         # On a thread: the injector, its settings, the introspection, the pool's
-        # threads, and every service with what it is built of (imports, engine,
-        # clients: no connection is opened yet), so that no first call pays for them.
+        # threads, every service with what it is built of (imports, engine,
+        # clients) and the warm-up, so that no first call pays for them.
         injector = create_injector(config, wiring=wiring, clock=clock, environ=environ)
+        built: AsyncServices | None = None
         try:
             built = AsyncServices(injector)
             for view in built._all_views():
@@ -205,6 +206,8 @@ async def open(  # datm.aio.open, as issue 16 names it; shadows no use of open h
             warm_up(injector)
             return built
         except BaseException:
+            if built is not None:
+                built._runner.stop_threads()
             close(injector)
             raise
 

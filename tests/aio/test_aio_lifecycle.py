@@ -11,7 +11,7 @@ import pytest
 from harness import QUOTE_SECRET
 
 import datm.aio
-from datm.domain.errors import CapabilityError, ProgrammingError
+from datm.domain.errors import CapabilityError, ProgrammingError, TransientError
 from datm.lifecycle import Resources
 
 pytestmark = pytest.mark.anyio
@@ -114,3 +114,15 @@ async def test_open_on_the_web_wiring_serves_last_fm_and_refuses_the_database_at
         assert (await services.artist.basic("Fleetwood Mac")).name == "Fleetwood Mac"
         with pytest.raises(CapabilityError, match="DATM_DATABASE_URL"):
             await services.player.profile("anyone")
+
+
+async def test_open_with_the_database_down_opens_and_the_first_call_says_why() -> None:
+    # The warm-up is best effort: a database that cannot answer at start-up is the
+    # first call's to report, as with the sync injector, which does no IO when built.
+    config = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "QUOTE_SECRET": QUOTE_SECRET}
+    before = {t.name for t in threading.enumerate()}
+    async with datm.aio.open(config, wiring="postgres", environ={}) as services:
+        with pytest.raises(TransientError, match="cannot be reached"):
+            await services.market.top_by_price(1)
+    left = {t.name for t in threading.enumerate()} - before
+    assert not {name for name in left if name.startswith("datm-aio")}
