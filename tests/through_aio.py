@@ -31,7 +31,7 @@ class ThroughAio:
         self._portal = portal
         self._view = view
         self._kinds = datm.aio.public_methods(cls)
-        self.calls = 0
+        self._calls = 0  # private: a public name could hide a service method
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         kinds = self.__dict__.get("_kinds", {})
@@ -45,13 +45,13 @@ class ThroughAio:
         return functools.partial(self._call, awaitable)
 
     def _call(self, awaitable: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        self.calls += 1
+        self._calls += 1
         return self._portal.call(functools.partial(awaitable, *args, **kwargs))
 
     def _iterate(
         self, awaitable: Callable[..., Any], /, *args: Any, **kwargs: Any
     ) -> Iterator[Any]:
-        self.calls += 1
+        self._calls += 1
 
         async def collect() -> list[Any]:
             steps: AsyncIterator[Any] = awaitable(*args, **kwargs)
@@ -62,7 +62,7 @@ class ThroughAio:
     def _context(
         self, awaitable: Callable[..., Any], /, *args: Any, **kwargs: Any
     ) -> AbstractContextManager[Any]:
-        self.calls += 1
+        self._calls += 1
         return self._portal.wrap_async_context_manager(awaitable(*args, **kwargs))
 
 
@@ -83,7 +83,7 @@ class AioGame(Game):
 
     @property
     def calls_through_aio(self) -> int:
-        return sum(face.calls for face in self.faces.values())
+        return sum(face._calls for face in self.faces.values())
 
 
 @contextmanager

@@ -162,7 +162,7 @@ class Settings(BaseModel):
     # Sync calls running at once, each on a thread of datm.aio's own; more wait in a
     # queue, not as threads. Each thread shares the loop's GIL: more threads than the
     # database pool (POOL_SIZE + MAX_OVERFLOW, 15) only wait for a connection, and
-    # lengthen the loop's waits (bench/aio.py, docs/PERFORMANCE.md).
+    # lengthen the loop's waits (bench/aio.py; docs/ASYNC.md has the figures).
     aio_max_calls: Whole = _whole(16, 1, 1024)
     # How much lower than the event loop's the worker threads' CPU priority is
     # (Linux; 0 leaves them equal). Threads a call starts inherit it.
