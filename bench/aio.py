@@ -168,8 +168,8 @@ def ms(values: list[float], q: float) -> float:
 
 
 async def rounds(args: argparse.Namespace, url: str, keys: list[str], mbids: list[str]) -> None:
-    """Every round in one event loop (datm.aio's semaphore belongs to the loop that
-    first used it); the sync phase runs its threads from a thread of its own."""
+    """Every round in one event loop, with one datm.aio pool and one injector for
+    both ways; the sync phase runs its threads from a thread of its own."""
     settings = settings_for(args, url)
     cold = await cold_start(settings, keys[0], mbids[0])
     injector = create_injector(settings, wiring="postgres")
