@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import selectors
-import ssl
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
-from urllib.parse import urlencode
 
 import dogpile
 import injector
@@ -104,14 +101,6 @@ def c_function_name(function: Any) -> str:
     return f"{module}.{getattr(function, '__name__', '?')}"
 
 
-def allow(fake: FakeLastfm, auth_url: str, user: str) -> None:
-    """The user's browser on the fake's auth page (on a thread: it is the test's)."""
-    context = ssl.create_default_context(cafile=str(fake.ca_file))
-    url = f"{auth_url}&{urlencode({'user': user})}"
-    with urllib.request.urlopen(url, context=context, timeout=10) as reply:
-        assert reply.status == 200
-
-
 @pytest.fixture
 def empty_redis() -> str:
     """The test's Redis database, emptied: last.fm's answers are not cached yet."""
@@ -165,7 +154,8 @@ async def test_nothing_that_can_block_runs_on_the_loop_from_open_to_close(
     try:
         async with datm.aio.open(config, wiring="postgres", environ={}) as services:
             link = await services.auth.login_link()  # the first TLS handshake with last.fm
-            await asyncio.to_thread(allow, fake, link.url, "RJ")
+            assert link.token is not None  # the user allows it (the test's, on a thread)
+            await asyncio.to_thread(fake.authorise, link.token, "RJ")
             login = await services.auth.login(link.token)
             quote = await services.trading.quote(login.session_key, "Radiohead", "buy")
             refused = await asyncio.gather(
