@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from harness import Game
+from injector import Injector
 
 import datm.aio
 from datm.wiring.modules import SERVICES
@@ -66,18 +67,40 @@ class ThroughAio:
         return self._portal.wrap_async_context_manager(awaitable(*args, **kwargs))
 
 
+class Portal:
+    """datm.aio's services over an injector, on an event loop of their own, and a
+    sync face of any service through them (``face``)."""
+
+    def __init__(self, portal: BlockingPortal, services: datm.aio.AsyncServices) -> None:
+        self.portal = portal
+        self.services = services
+
+    def face(self, cls: type) -> ThroughAio:
+        return ThroughAio(self.portal, self.services.get(cls), cls)
+
+
+@contextmanager
+def portal_over(injector: Injector, max_calls: int | None = None) -> Iterator[Portal]:
+    """A loop on a thread and datm.aio's services on it; stopped after."""
+    with start_blocking_portal("asyncio") as portal:
+        services = datm.aio.services(injector, max_calls=max_calls)
+        try:
+            yield Portal(portal, services)
+        finally:
+            portal.call(services.aclose)
+
+
 @dataclass
 class AioGame(Game):
     """The game with every service reached through datm.aio."""
 
-    portal: BlockingPortal
-    services: datm.aio.AsyncServices
+    through: Portal
     faces: dict[type, ThroughAio]
 
     def get(self, cls: type[T]) -> T:
         if cls in SERVICES:
             if cls not in self.faces:
-                self.faces[cls] = ThroughAio(self.portal, self.services.get(cls), cls)
+                self.faces[cls] = self.through.face(cls)
             return cast(T, self.faces[cls])
         return self.injector.get(cls)
 
@@ -90,11 +113,7 @@ class AioGame(Game):
 def aio_game(game: Game) -> Iterator[AioGame]:
     """``game`` with its services through datm.aio; the pool and the loop stopped
     after, and the test fails if it made no call through them."""
-    with start_blocking_portal("asyncio") as portal:
-        services = datm.aio.services(game.injector)
-        through = AioGame(game.injector, game.clock, game.lastfm, portal, services, {})
-        try:
-            yield through
-        finally:
-            portal.call(services.aclose)
-        assert through.calls_through_aio > 0, "a test marked through_aio made no service call"
+    with portal_over(game.injector) as portal:
+        through = AioGame(game.injector, game.clock, game.lastfm, portal, {})
+        yield through
+    assert through.calls_through_aio > 0, "a test marked through_aio made no service call"

@@ -24,11 +24,9 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
-from anyio.from_thread import start_blocking_portal
 from injector import Injector
-from through_aio import ThroughAio
+from through_aio import portal_over
 
-import datm.aio
 from datm.domain.errors import DatmError
 from datm.services.analytics import AnalyticsService
 from datm.services.players import PlayerService
@@ -101,14 +99,10 @@ class Trader:
         """The same trader with every call awaited through datm.aio, on an event
         loop of its own (``through_aio``), ``calls`` at once at most."""
         trader = cls(injector)
-        with start_blocking_portal("asyncio") as portal:
-            services = datm.aio.services(injector, max_calls=calls)
-            try:
-                trader.trading = ThroughAio(portal, services.trading, TradingService)
-                trader.players = ThroughAio(portal, services.player, PlayerService)
-                yield trader
-            finally:
-                portal.call(services.aclose)
+        with portal_over(injector, calls) as portal:
+            trader.trading = portal.face(TradingService)
+            trader.players = portal.face(PlayerService)
+            yield trader
 
     def trade(self, player: str, key: str, mbid: str, side: str) -> list[Outcome]:
         """Quote one side, then execute the quote if one was given."""
