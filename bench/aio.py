@@ -33,6 +33,7 @@ import statistics
 import time
 from collections import Counter
 
+from trade_cpu import busy_seconds
 from trade_throughput import DEFAULT_URL, SECRET, _seed, cycle_threads, database
 
 import datm
@@ -63,22 +64,14 @@ class Cpu:
 
     def __init__(self) -> None:
         self._times = os.times()
-        self._machine = self._stat()
-
-    @staticmethod
-    def _stat() -> tuple[int, int]:
-        with open("/proc/stat") as stat:
-            ticks = [int(t) for t in stat.readline().split()[1:8]]
-        return ticks[3] + ticks[4], sum(ticks)  # idle + iowait, all
+        self._busy = busy_seconds()
 
     def report(self, trades: int) -> str:
-        now, machine = os.times(), self._stat()
+        now = os.times()
         used = now.user - self._times.user + now.system - self._times.system
-        idle, total = (machine[0] - self._machine[0]), (machine[1] - self._machine[1])
-        return (
-            f"process CPU {used / max(trades, 1) * 1e6:.0f} us/trade,"
-            f" machine busy {1 - idle / max(total, 1):.0%}"
-        )
+        cores = (now.elapsed - self._times.elapsed) * (os.cpu_count() or 1)
+        busy = (busy_seconds() - self._busy) / max(cores, 1e-9)
+        return f"process CPU {used / max(trades, 1) * 1e6:.0f} us/trade, machine busy {busy:.0%}"
 
 
 def sync_phase(
