@@ -261,8 +261,9 @@ def start_worker(soak: Soak, slot: int) -> None:
     soak.procs[slot] = process
 
 
-def run_close(soak: Soak, day: date, kill: bool) -> tuple[str, str]:
-    """One close process for ``day``; SIGKILLed a moment after it starts when ``kill``.
+def run_close(soak: Soak, day: date, end: float) -> tuple[str, str]:
+    """One close process for ``day``, SIGKILLed a moment after the fault schedule asks
+    for it (before ``end``), whether it asked before this run or during it.
     (outcome, detail): ``killed``, ``finished``, ``unfinished``, ``error``."""
     path = str(soak.logs / f"close-{len(soak.closes):03d}.jsonl")
     soak.closes.append(path)
@@ -270,13 +271,15 @@ def run_close(soak: Soak, day: date, kill: bool) -> tuple[str, str]:
     process = SPAWN.Process(target=workers.close, args=(soak.config, day, path, started))
     process.start()
     try:
-        if kill and started.wait(JOIN_SECONDS):
-            time.sleep(random.uniform(0.05, 1.0))
-            if process.is_alive() and process.pid is not None:
-                os.kill(process.pid, signal.SIGKILL)
-                process.join(JOIN_SECONDS)
-                return "killed", close_stage(soak, day)
-        process.join(2 * JOIN_SECONDS)
+        deadline = time.monotonic() + 2 * JOIN_SECONDS
+        while process.is_alive() and time.monotonic() < deadline:
+            if soak.kill_close.is_set() and time.monotonic() < end and started.is_set():
+                time.sleep(random.uniform(0.05, 1.0))
+                if process.is_alive() and process.pid is not None:
+                    os.kill(process.pid, signal.SIGKILL)
+                    process.join(JOIN_SECONDS)
+                    return "killed", close_stage(soak, day)
+            process.join(0.1)
         if process.is_alive():
             soak.breaks.append(f"a close of {day} still running after {2 * JOIN_SECONDS:.0f} s")
             return "error", "wedged"
@@ -335,8 +338,7 @@ def closer(soak: Soak, end: float) -> None:
 
 def finish_close(soak: Soak, day: date, end: float) -> None:
     for _ in range(30):
-        kill = soak.kill_close.is_set() and time.monotonic() < end
-        outcome, detail = run_close(soak, day, kill)
+        outcome, detail = run_close(soak, day, end)
         if outcome == "killed":
             soak.kill_close.clear()
             with soak.lock:
@@ -391,14 +393,15 @@ def faulter(soak: Soak, start: float, end: float) -> None:
     none in the last ``interval`` seconds (the quiet end, where every worker must
     succeed again)."""
     rng = random.Random(soak.args.seed)
-    interval = min(10.0, (end - start) / (len(KINDS) + 1))
-    number = 0
+    duration = end - start
+    interval = min(10.0, duration / (len(KINDS) + 1))
+    # Slots counted in whole numbers: comparing float sums at the quiet end's edge
+    # once dropped the last slot, and with it the last kind of the round.
+    slots = int(duration / interval + 1e-9) - 1
     order: list[str] = []
     try:
-        while True:
+        for number in range(slots):
             at = start + (number + 1) * interval
-            if at > end - interval:
-                break
             while time.monotonic() < at:
                 time.sleep(0.05)
             if not order:
@@ -410,7 +413,6 @@ def faulter(soak: Soak, start: float, end: float) -> None:
                 with soak.lock:
                     soak.faults.append((time.time(), kind, detail))
             print(f"  {time.monotonic() - start:6.1f} s  fault {kind} {detail}", flush=True)
-            number += 1
     except BaseException:
         soak.breaks.append(f"the fault injector failed: {traceback.format_exc()}")
     soak.quiet_from = time.time()
