@@ -32,12 +32,14 @@ import random
 import statistics
 import time
 from collections import Counter
+from collections.abc import Callable
 
 from trade_cpu import busy_seconds
 from trade_throughput import DEFAULT_URL, SECRET, _seed, cycle_threads, database
 
 import datm
 import datm.aio
+from datm.aio.typed import AsyncTradingService
 from datm.domain.errors import DatmError
 from datm.services.trading import TradingService
 from datm.settings import Settings
@@ -83,21 +85,30 @@ def sync_phase(
     return counts.pop("trades", 0), counts
 
 
+async def heartbeat(beats: Callable[[], list[float]], until: Callable[[], bool]) -> None:
+    """Sleep ``HEARTBEAT`` at a time until ``until()``, appending to ``beats()`` how
+    late each wake-up was: the loop's lateness."""
+    loop = asyncio.get_running_loop()
+    while not until():
+        before = loop.time()
+        await asyncio.sleep(HEARTBEAT)
+        beats().append(loop.time() - before - HEARTBEAT)
+
+
+async def trade(trading: AsyncTradingService, key: str, mbid: str, side: str) -> None:
+    """Quote one side, then execute the quote."""
+    quote = await trading.quote(key, mbid, side)
+    await (trading.buy if side == "buy" else trading.sell)(key, quote.token)
+
+
 async def cold_start(settings: Settings, key: str, mbid: str) -> dict[str, list[float]]:
     """The loop's lateness with nothing running, while datm.aio.open builds and
-    warms up everything, then while one
-    client makes the first calls (a buy and a sale, each quoted: the pool's first
-    connection and the schema check happen then), then while it closes."""
+    warms up everything, then while one client makes the first calls (a buy and a
+    sale, each quoted: the pool's first connection and the schema check happen
+    then), then while it closes."""
     late: dict[str, list[float]] = {"idle": [], "open": [], "first calls": [], "close": []}
     part = "idle"
-    loop = asyncio.get_running_loop()
     done = asyncio.Event()
-
-    async def heartbeat() -> None:
-        while not done.is_set():
-            before = loop.time()
-            await asyncio.sleep(HEARTBEAT)
-            late[part].append(loop.time() - before - HEARTBEAT)
 
     async def first_calls() -> None:
         nonlocal part
@@ -107,13 +118,12 @@ async def cold_start(settings: Settings, key: str, mbid: str) -> dict[str, list[
             async with datm.aio.open(settings, wiring="postgres") as services:
                 part = "first calls"
                 for side in ("buy", "sell"):
-                    quote = await services.trading.quote(key, mbid, side)
-                    await getattr(services.trading, side)(key, quote.token)
+                    await trade(services.trading, key, mbid, side)
                 part = "close"
         finally:
             done.set()
 
-    await asyncio.gather(heartbeat(), first_calls())
+    await asyncio.gather(heartbeat(lambda: late[part], done.is_set), first_calls())
     return late
 
 
@@ -136,22 +146,17 @@ async def aio_phase(
             mbid = rng.choice(mbids)
             for side in ("buy", "sell"):
                 try:
-                    quote = await trading.quote(key, mbid, side)
-                    execute = trading.buy if side == "buy" else trading.sell
-                    await execute(key, quote.token)
+                    await trade(trading, key, mbid, side)
                     counts["trades"] += 1
                 except DatmError as error:
                     counts[error.code] += 1
                     break
 
-    async def heartbeat() -> None:
+    async def beats() -> None:
         await asyncio.sleep(start - loop.time())
-        while loop.time() < stop:
-            before = loop.time()
-            await asyncio.sleep(HEARTBEAT)
-            late.append(loop.time() - before - HEARTBEAT)
+        await heartbeat(lambda: late, lambda: loop.time() >= stop)
 
-    await asyncio.gather(heartbeat(), *(client(k, i) for i, k in enumerate(keys)))
+    await asyncio.gather(beats(), *(client(k, i) for i, k in enumerate(keys)))
     return counts.pop("trades", 0), counts, late
 
 
