@@ -163,27 +163,29 @@ class Runner:
         self._closed = True
         await self.drain()
         stopped: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        with self._lock:
-            threads, self._threads = self._threads, []
+        with self._lock:  # the last thread to exit settles it, or none is left
             if self._alive:
                 self._stopped.append(stopped)
             else:
                 stopped.set_result(None)
-        for _ in threads:
-            self._queue.put(None)
+        self._stop_serving()
         await stopped
-        _OPEN.discard(self)
 
     def stop_threads(self) -> None:
         """Stop the threads after the calls running, waiting for them (at exit)."""
+        for thread in self._stop_serving():
+            thread.join()
+
+    def _stop_serving(self) -> list[threading.Thread]:
+        """Refuse new calls and tell each thread to exit after the calls before it;
+        the threads told (none the second time)."""
         self._closed = True
         with self._lock:
             threads, self._threads = self._threads, []
         for _ in threads:
             self._queue.put(None)
-        for thread in threads:
-            thread.join()
         _OPEN.discard(self)
+        return threads
 
 
 def lower_priority(nice: int) -> None:
