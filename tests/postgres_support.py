@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -138,6 +139,34 @@ def execute(url: str, statement: str) -> None:
             connection.execute(text(statement))
     finally:
         engine.dispose()
+
+
+def sessions_on(url: str) -> list[tuple[int, str]]:
+    """(pid, application_name) of every session on ``url``'s database, asked from
+    the maintenance database, so that the asking session is not among them."""
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    conn = psycopg2.connect(test_database_url(), connect_timeout=5)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, application_name FROM pg_stat_activity WHERE datname = %s",
+                (make_url(url).database,),
+            )
+            return sorted(cursor.fetchall())
+    finally:
+        conn.close()
+
+
+def sessions_left_on(url: str, seconds: float = 5.0) -> list[tuple[int, str]]:
+    """``sessions_on`` once the server has let go of the sessions whose clients
+    closed them: a backend leaves pg_stat_activity when it has noticed the closed
+    socket and exited, a moment after the client's close returned."""
+    deadline = time.monotonic() + seconds
+    while (left := sessions_on(url)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
 
 
 @contextmanager

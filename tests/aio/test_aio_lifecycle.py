@@ -17,22 +17,6 @@ from datm.lifecycle import Resources
 pytestmark = pytest.mark.anyio
 
 
-def sessions_on(url: str) -> list[int]:
-    """The pids of every session on ``url``'s database, asked from another one."""
-    import psycopg2
-    from sqlalchemy.engine import make_url
-
-    conn = psycopg2.connect(postgres_support.test_database_url(), connect_timeout=5)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (make_url(url).database,)
-            )
-            return sorted(pid for (pid,) in cursor.fetchall())
-    finally:
-        conn.close()
-
-
 def recording_builds(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
     """Where datm.aio.open builds its injector: the threads, one per build."""
     built_on: list[threading.Thread] = []
@@ -56,26 +40,16 @@ async def test_open_releases_the_pool_at_the_end_of_its_block(
         assert services.max_calls == 4
         assert await services.market.top_by_price(5) == []
         assert await services.analytics.is_market_open()
-        assert sessions_on(database) != []  # the pool's connection: the test sees it
+        # The pool's connection: the test sees it.
+        assert postgres_support.sessions_on(database) != []
         resources = services.injector.get(Resources)
         assert not resources.closed
 
     assert built_on and built_on[0] is not threading.main_thread()
     assert resources.closed  # datm.close ran
-    assert no_sessions_left(database)
+    assert postgres_support.sessions_left_on(database) == []
     with pytest.raises(ProgrammingError):
         await services.market.top_by_price(5)  # the pool is stopped: refused, not reopened
-
-
-def no_sessions_left(url: str, seconds: float = 5.0) -> bool:
-    """True once no session is left on the database (a closed socket takes the
-    server a moment to notice)."""
-    import time
-
-    deadline = time.monotonic() + seconds
-    while sessions_on(url) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return sessions_on(url) == []
 
 
 async def test_open_on_memory_serves_and_refuses_calls_after_its_block(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import ssl
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,14 +23,12 @@ import pytest
 
 postgres_support.require_postgres_packages()
 
-import psycopg2  # noqa: E402
 import redis  # noqa: E402
 import redis_support  # noqa: E402
 import trustme  # noqa: E402
 from harness import START, Game  # noqa: E402
 from injector import Injector  # noqa: E402
 from sqlalchemy import Engine  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 import datm  # noqa: E402
 from datm.adapters.clock import ManualClock  # noqa: E402
@@ -54,32 +51,6 @@ def database() -> Iterator[str]:
     with postgres_support.fresh_database("datm_lifecycle") as url:
         migrate.upgrade(url)
         yield url
-
-
-def sessions_on(url: str) -> list[tuple[int, str]]:
-    """(pid, application_name) of every session on ``url``'s database, asked from
-    the maintenance database, so that the asking session is not among them."""
-    name = make_url(url).database
-    conn = psycopg2.connect(postgres_support.test_database_url(), connect_timeout=5)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(
-                "SELECT pid, application_name FROM pg_stat_activity WHERE datname = %s",
-                (name,),
-            )
-            return sorted(cursor.fetchall())
-    finally:
-        conn.close()
-
-
-def sessions_left_on(url: str, seconds: float = 5.0) -> list[tuple[int, str]]:
-    """``sessions_on`` once the server has let go of the sessions whose clients
-    closed them: a backend leaves pg_stat_activity when it has noticed the closed
-    socket and exited, a moment after the client's close returned."""
-    deadline = time.monotonic() + seconds
-    while (left := sessions_on(url)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return left
 
 
 def game_on(url: str) -> tuple[Injector, Game]:
@@ -132,16 +103,16 @@ def test_close_leaves_no_session_of_datm_on_the_database_and_nothing_reopens(
     run_in_threads(hold_and_release, hold_and_release)  # the second waits for the first
     run_in_threads(lambda: lock.acquire(timeout=10))  # a close that never released it
     assert not lock.is_open()
-    before = sessions_on(database)
+    before = postgres_support.sessions_on(database)
 
     datm.close(injector)
 
     assert len(before) >= 2  # the pool's and the market lock's own: the test sees them
-    assert sessions_left_on(database) == []
+    assert postgres_support.sessions_left_on(database) == []
     with pytest.raises(ProgrammingError, match="datm was closed"):
         game.market.top_by_price(5)  # would need a new connection: refused
     datm.close(injector)  # idempotent
-    assert sessions_left_on(database) == []
+    assert postgres_support.sessions_left_on(database) == []
 
 
 @pytest.mark.postgres
@@ -152,18 +123,18 @@ def test_a_connection_given_back_after_close_is_closed_not_pooled(database: str)
     with injector.get(UnitOfWorkFactory)() as uow:  # type: ignore[type-abstract]
         assert uow.players.find(who.player) is not None  # holds a connection
         datm.close(injector)  # a request still in flight at shutdown
-        assert len(sessions_on(database)) == 1
+        assert len(postgres_support.sessions_on(database)) == 1
 
-    assert sessions_on(database) == []
+    assert postgres_support.sessions_on(database) == []
 
 
 @pytest.mark.postgres
 def test_open_injector_closes_at_the_end_of_its_block(database: str) -> None:
     with datm.open_injector({"DATABASE_URL": database}, wiring="postgres", environ={}) as injector:
         assert injector.get(MarketService).top_by_price(5) == []
-        assert sessions_on(database) != []
+        assert postgres_support.sessions_on(database) != []
 
-    assert sessions_on(database) == []
+    assert postgres_support.sessions_on(database) == []
 
 
 def test_close_builds_nothing_it_did_not_open() -> None:
